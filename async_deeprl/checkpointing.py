@@ -1,0 +1,71 @@
+"""Checkpoints and the run description kept in a log directory.
+
+A checkpoint holds the learner's trackables (online and target weights,
+optimizer slots) plus the global step T, the emulator frame count and the
+per-thread final epsilons. `tf.train.CheckpointManager` writes the data files
+first and the index file last, so a save cut short is never the "latest".
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+RUN_CONFIG = "run_config.json"
+CHECKPOINT_DIR = "checkpoints"
+
+
+class Checkpointer:
+    """Saves and restores a learner together with the run's progress counters."""
+
+    def __init__(self, logdir, trackables, max_to_keep=3):
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.frames = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self.eps_mins = tf.Variable(tf.zeros([0], tf.float32), shape=tf.TensorShape([None]),
+                                    trainable=False)
+        self._checkpoint = tf.train.Checkpoint(
+            step=self.step, frames=self.frames, eps_mins=self.eps_mins, **trackables)
+        self._manager = tf.train.CheckpointManager(
+            self._checkpoint, os.path.join(logdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
+
+    @property
+    def latest(self):
+        """Path prefix of the newest complete checkpoint, or None."""
+        return self._manager.latest_checkpoint
+
+    def restore_latest(self):
+        """Restores the newest complete checkpoint; returns False if there is none."""
+        if self._manager.latest_checkpoint is None:
+            return False
+        self._checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
+        return True
+
+    def save(self, step, frames, eps_mins):
+        """Writes a checkpoint numbered by global agent step `step`; returns its path."""
+        self.step.assign(step)
+        self.frames.assign(frames)
+        self.eps_mins.assign(tf.constant(eps_mins, tf.float32))
+        return self._manager.save(checkpoint_number=step)
+
+
+def latest_checkpoint(logdir):
+    """Path prefix of the newest complete checkpoint under `logdir`, or None."""
+    return tf.train.latest_checkpoint(os.path.join(logdir, CHECKPOINT_DIR))
+
+
+def write_run_config(logdir, config):
+    """Writes the run description (game, preprocessing, network input) as JSON."""
+    path = os.path.join(logdir, RUN_CONFIG)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def read_run_config(logdir):
+    """The run description of `logdir`, or None if it has none."""
+    path = os.path.join(logdir, RUN_CONFIG)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)

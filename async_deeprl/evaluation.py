@@ -1,0 +1,119 @@
+"""Playing full games with a fixed policy: periodic test games and `--eval`."""
+
+import json
+import os
+
+import numpy as np
+
+
+class EvalError(ValueError):
+    """An evaluation that cannot start; the message is one line."""
+
+
+def play_games(env, q_fn, num_games, epsilon, rng, max_steps, on_frame=None, stop=None):
+    """Plays `num_games` full games (a lost life does not end one) epsilon-greedily.
+
+    Args:
+      env: a `PixelEnv` from `environment.make_env`.
+      q_fn: maps a [1, 84, 84, K] uint8 batch to Q-values [1, A].
+      num_games: games to play.
+      epsilon: probability of a uniformly random action (0 is greedy).
+      rng: `numpy.random.Generator` for the epsilon draws.
+      max_steps: a game is cut after this many agent steps, so a policy that
+        never starts the game still ends.
+      on_frame: optional callback(game_index, env) called after reset and after
+        every step, e.g. to record video frames.
+    Returns:
+      A list of dicts with the true `score`, `steps` (agent steps) and `truncated`.
+    """
+    results = []
+    for game in range(num_games):
+        state = env.reset()
+        if on_frame:
+            on_frame(game, env)
+        steps, truncated = 0, False
+        while True:
+            if rng.random() < epsilon:
+                action = int(rng.integers(env.num_actions))
+            else:
+                action = int(np.argmax(np.asarray(q_fn(state[None]))[0]))
+            result = env.step(action)
+            steps += 1
+            if on_frame:
+                on_frame(game, env)
+            if result.game_over:
+                break
+            if steps >= max_steps or (stop is not None and stop.is_set()):
+                truncated = True
+                break
+            state = result.observation
+        results.append(dict(score=env.episode_score, steps=steps, truncated=truncated))
+    return results
+
+
+def summarize(results):
+    """Mean, std, min and max of the scores of `play_games` results."""
+    scores = np.array([r["score"] for r in results], np.float64)
+    return dict(games=len(results), mean=float(scores.mean()), std=float(scores.std()),
+                min=float(scores.min()), max=float(scores.max()))
+
+
+def write_gif(frames, path, fps=30):
+    """Writes RGB uint8 frames as an animated GIF."""
+    import imageio.v2 as imageio
+
+    imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
+
+
+def write_json(data, path):
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+
+
+def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video=True):
+    """Plays `games` full games with the latest checkpoint of `logdir` and writes the results.
+
+    Reads the game and preprocessing from the logdir's run description, prints
+    each score and the mean, and writes `<evaldir>/eval.json` and, if `video`,
+    `<evaldir>/game0.gif` (the first game). Returns the JSON summary.
+    Raises EvalError (one line) if the logdir or its checkpoint is missing.
+    """
+    import tensorflow as tf
+
+    from async_deeprl import checkpointing, environment, network
+
+    if not os.path.isdir(logdir):
+        raise EvalError(f"--logdir {logdir!r} does not exist; point --eval at a training logdir")
+    description = checkpointing.read_run_config(logdir)
+    checkpoint = checkpointing.latest_checkpoint(logdir)
+    if description is None or checkpoint is None:
+        raise EvalError(f"--logdir {logdir!r} holds no run_config.json and checkpoint; "
+                        "train into it first or point --eval at a training logdir")
+    env = environment.make_env(description["game"], seed=seed, record_rgb=video,
+                               **description["env"])
+    model = network.build_q_network(env.num_actions, tuple(description["input_shape"]))
+    tf.train.Checkpoint(online=model).restore(checkpoint).expect_partial()
+    q_fn = tf.function(lambda s: model(s, training=False),
+                       input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)])
+    frames = []
+
+    def record(game_index, env_):
+        if game_index == 0 and video and env_.rgb_frame() is not None:
+            frames.append(np.array(env_.rgb_frame()))
+
+    rng = np.random.default_rng(seed)
+    results = play_games(env, q_fn, games, epsilon, rng, max_steps, on_frame=record)
+    env.close()
+    for i, r in enumerate(results):
+        cut = " (cut at the step limit)" if r["truncated"] else ""
+        print(f"game {i}: score {r['score']:g}, {r['steps']} agent steps{cut}", flush=True)
+    summary = dict(summarize(results), game=description["game"], checkpoint=checkpoint,
+                   epsilon=epsilon, max_steps=max_steps, results=results)
+    print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
+          f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)
+    os.makedirs(evaldir, exist_ok=True)
+    write_json(summary, os.path.join(evaldir, "eval.json"))
+    if frames:
+        write_gif(frames, os.path.join(evaldir, "game0.gif"))
+        summary["video"] = os.path.join(evaldir, "game0.gif")
+    return summary

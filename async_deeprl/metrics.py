@@ -1,0 +1,109 @@
+"""Training statistics gathered from learner threads and written to TensorBoard and CSV."""
+
+import csv
+import os
+import threading
+
+import numpy as np
+import tensorflow as tf
+
+
+class IntervalStats:
+    """Thread-safe sums over one logging interval, drained by the logging thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self):
+        self._scores, self._lengths = [], []
+        self._q_sum, self._q_count = 0.0, 0
+        self._loss_sum, self._loss_count = 0.0, 0
+        self._nonfinite = 0
+
+    def add_episode(self, score, length):
+        """A finished game: its true (unclipped) score and its length in agent steps."""
+        with self._lock:
+            self._scores.append(float(score))
+            self._lengths.append(int(length))
+
+    def add_segment(self, max_q_sum, steps, loss):
+        """A trained segment: sum of max-Q over its steps, its step count, its loss."""
+        with self._lock:
+            self._q_sum += float(max_q_sum)
+            self._q_count += int(steps)
+            if np.isfinite(loss):
+                self._loss_sum += float(loss)
+                self._loss_count += 1
+            else:
+                self._nonfinite += 1
+
+    def drain(self):
+        """Returns the interval's aggregates and starts a new interval."""
+        with self._lock:
+            scores, lengths = self._scores, self._lengths
+            row = dict(
+                episodes=len(scores),
+                score_mean=float(np.mean(scores)) if scores else float("nan"),
+                score_max=float(np.max(scores)) if scores else float("nan"),
+                episode_length_mean=float(np.mean(lengths)) if lengths else float("nan"),
+                avg_max_q=self._q_sum / self._q_count if self._q_count else float("nan"),
+                loss=self._loss_sum / self._loss_count if self._loss_count else float("nan"),
+                nonfinite_losses=self._nonfinite,
+            )
+            self._reset()
+            return row
+
+
+class MetricsWriter:
+    """Writes each row both as TensorBoard scalars and as one line of `<logdir>/<name>.csv`.
+
+    Rows are keyed by global agent steps. When a run resumes at step T, CSV rows
+    past T (written after the checkpoint it resumes from) are dropped, so every
+    step appears once.
+    """
+
+    def __init__(self, logdir, name, columns, resume_step=0):
+        self._columns = ["agent_steps"] + list(columns)
+        self._path = os.path.join(logdir, f"{name}.csv")
+        self._lock = threading.Lock()
+        kept = []
+        if os.path.exists(self._path):
+            with open(self._path, newline="") as f:
+                kept = [r for r in csv.DictReader(f) if int(r["agent_steps"]) <= resume_step]
+        tmp = self._path + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, self._columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(kept)
+        os.replace(tmp, self._path)
+        self._file = open(self._path, "a", newline="")
+        self._csv = csv.DictWriter(self._file, self._columns, extrasaction="ignore")
+        self._summary = tf.summary.create_file_writer(os.path.join(logdir, "tb"))
+        self._prefix = name
+
+    @property
+    def csv_path(self):
+        return self._path
+
+    def write(self, step, row):
+        """Writes `row` (column -> number or string) at global agent step `step`."""
+        with self._lock:
+            self._csv.writerow(dict(row, agent_steps=int(step)))
+            self._file.flush()
+            with self._summary.as_default(step=int(step)):
+                for key, value in row.items():
+                    if isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value):
+                        tf.summary.scalar(f"{self._prefix}/{key}", float(value))
+            self._summary.flush()
+
+    def write_text(self, tag, text):
+        """A text summary, e.g. the run's hyperparameters."""
+        with self._lock, self._summary.as_default(step=0):
+            tf.summary.text(tag, text)
+            self._summary.flush()
+
+    def close(self):
+        with self._lock:
+            self._file.close()
+            self._summary.close()

@@ -1,0 +1,38 @@
+"""The Q-network and optimizer factories shared by every agent of the family."""
+
+import keras
+
+OPTIMIZERS = ("rmsprop", "adam")
+
+
+def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
+    """Conv 16 8x8/4 -> Conv 32 4x4/2 -> Dense 256 -> linear Q per action (ReLU between).
+
+    The input is the uint8 frame stack; scaling to [0, 1] happens inside the model,
+    so callers never build float copies of observations. Online and target
+    networks are two calls of this function.
+    """
+    inputs = keras.Input(shape=input_shape, dtype="uint8", name="frames")
+    x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
+    x = keras.layers.Conv2D(16, 8, strides=4, activation="relu", name="conv1")(x)
+    x = keras.layers.Conv2D(32, 4, strides=2, activation="relu", name="conv2")(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dense(256, activation="relu", name="fc")(x)
+    q_values = keras.layers.Dense(num_actions, name="q_values")(x)
+    return keras.Model(inputs, q_values, name=name)
+
+
+def make_optimizer(kind, learning_rate, grad_clip_norm=40.0):
+    """The shared optimizer.
+
+    'rmsprop' is the paper's: rho (decay) 0.99, epsilon 0.1 added inside the
+    square root, gradients clipped to global norm `grad_clip_norm`; the caller
+    anneals the learning rate. 'adam' is the blog's final code: Adam at a
+    constant rate, no clipping.
+    """
+    if kind == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, rho=0.99, epsilon=0.1,
+                                        global_clipnorm=grad_clip_norm)
+    if kind == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate)
+    raise ValueError(f"optimizer {kind!r} is not one of {OPTIMIZERS}")

@@ -1,0 +1,307 @@
+"""The asynchronous one-step Q-learning run: learner threads, target syncs, logs, tests, checkpoints.
+
+`train(config)` is the whole run. Each learner thread owns one environment and
+one final epsilon, acts epsilon-greedily with the shared online network, and
+applies its own asynchronous update of the shared weights every `tmax`
+transitions (or at a terminal). The main thread writes log rows and
+checkpoints; a tester thread plays greedy test games on its own environment.
+"""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import signal
+import threading
+import time
+
+import numpy as np
+
+from async_deeprl import checkpointing, environment, evaluation, metrics, schedules
+from async_deeprl.config import ConfigError
+from async_deeprl.counter import StepCounter
+from async_deeprl.q_learning import QLearner
+
+ALGORITHM = "one_step_q"
+TRAIN_COLUMNS = ("emulator_frames", "wall_time_s", "episodes", "score_mean", "score_max",
+                 "episode_length_mean", "avg_max_q", "epsilon_mean", "learning_rate", "loss",
+                 "nonfinite_losses", "agent_steps_per_s", "emulator_frames_per_s")
+TEST_COLUMNS = ("emulator_frames", "wall_time_s", "test_score_mean", "test_score_std",
+                "test_score_min", "test_score_max", "test_length_mean", "test_scores")
+
+
+def _say(message):
+    print(message, flush=True)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop_event):
+    """SIGINT and SIGTERM set `stop_event` instead of killing the process (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        _say(f"{signal.Signals(signum).name} received: stopping threads and saving a checkpoint")
+        stop_event.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _run_description(config, env):
+    return dict(algorithm=ALGORITHM, game=config.game, num_actions=env.num_actions,
+                action_names=env.action_names, input_shape=[84, 84, config.memory_len],
+                env=config.env_kwargs(), config=dataclasses.asdict(config))
+
+
+def prepare_logdir(config, env):
+    """Creates or checks `config.logdir`; returns True if it holds a run to resume.
+
+    A logdir that holds a run of another game is refused unless
+    `config.overwrite`, in which case the old run is moved aside, not deleted.
+    """
+    logdir = config.logdir
+    try:
+        os.makedirs(logdir, exist_ok=True)
+        probe = os.path.join(logdir, ".write_test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        raise ConfigError(f"--logdir {logdir!r} is not writable ({e.strerror}); "
+                          "choose another --logdir") from None
+    previous = checkpointing.read_run_config(logdir)
+    if previous is not None:
+        if previous.get("game") != config.game or previous.get("num_actions") != env.num_actions:
+            if not config.overwrite:
+                raise ConfigError(
+                    f"--logdir {logdir!r} holds a run of {previous.get('game')!r}, not "
+                    f"{config.game!r}; pass --overwrite to move it aside or choose another --logdir")
+            aside = f"{logdir.rstrip(os.sep)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
+            shutil.move(logdir, aside)
+            _say(f"moved the previous run in {logdir} to {aside}")
+            os.makedirs(logdir)
+            previous = None
+    if previous is None:
+        checkpointing.write_run_config(logdir, _run_description(config, env))
+    return checkpointing.latest_checkpoint(logdir) is not None
+
+
+class AsyncQTrainer:
+    """One run of asynchronous one-step Q-learning (see module docstring)."""
+
+    def __init__(self, config, stop_event=None):
+        config.validate()
+        self.config = config
+        self._stop = stop_event or threading.Event()
+        self._errors = []
+        seed_seq = np.random.SeedSequence(config.seed)
+        self._seeds = seed_seq.spawn(config.threads + 2)
+        env_seed = lambda i: None if config.seed is None else config.seed + 1 + i
+        self._test_env_seed = None if config.seed is None else config.seed + 10_000
+        # Validate the game before anything is written to the logdir.
+        self._envs = [environment.make_env(config.game, seed=env_seed(0), **config.env_kwargs())]
+        resume = prepare_logdir(config, self._envs[0])
+        self._envs += [environment.make_env(config.game, seed=env_seed(i), **config.env_kwargs())
+                       for i in range(1, config.threads)]
+        env0 = self._envs[0]
+        self.learner = QLearner(env0.num_actions, (84, 84, config.memory_len), config.optimizer,
+                                config.lr, config.grad_clip_norm)
+        self.checkpointer = checkpointing.Checkpointer(config.logdir, self.learner.checkpoint_items())
+        start_step, self._frames_base = 0, 0
+        eps_rng = np.random.default_rng(self._seeds[-1])
+        self.eps_mins = schedules.sample_eps_mins(config.threads, eps_rng)
+        if resume:
+            self.checkpointer.restore_latest()
+            start_step = int(self.checkpointer.step.numpy())
+            self._frames_base = int(self.checkpointer.frames.numpy())
+            saved = [float(e) for e in self.checkpointer.eps_mins.numpy()]
+            self.eps_mins = (saved + self.eps_mins)[:config.threads]
+            if config.total_frames <= start_step:
+                raise ConfigError(
+                    f"--total_frames {config.total_frames} is not above the step {start_step} "
+                    f"this logdir resumes from; raise --total_frames or choose another --logdir")
+            _say(f"resuming from {self.checkpointer.latest} at T={start_step}")
+        self.counter = StepCounter(start_step)
+        self.stats = metrics.IntervalStats()
+        self.train_log = metrics.MetricsWriter(config.logdir, "train", TRAIN_COLUMNS, start_step)
+        self.test_log = metrics.MetricsWriter(config.logdir, "test", TEST_COLUMNS, start_step)
+        self.train_log.write_text("hyperparameters", "\n".join(
+            f"    {k} = {v}" for k, v in dataclasses.asdict(config).items()))
+        for i, eps_min in enumerate(self.eps_mins):
+            _say(f"thread {i}: eps_min {eps_min}")
+
+    # Schedules ------------------------------------------------------------
+    def _epsilon(self, step, eps_min):
+        return schedules.epsilon_at(step, self.config.eps_start, eps_min, self.config.eps_steps)
+
+    def _learning_rate(self, step):
+        return schedules.learning_rate_at(step, self.config.lr, self.config.total_frames,
+                                          anneal=self.config.optimizer == "rmsprop")
+
+    def emulator_frames(self):
+        """Emulator frames played by the learner envs, this run and the runs it resumes."""
+        return self._frames_base + sum(env.frame_number for env in self._envs)
+
+    # Threads --------------------------------------------------------------
+    def _guarded(self, body, *args):
+        try:
+            body(*args)
+        except BaseException as e:  # Reported by the main thread after join.
+            self._errors.append(e)
+            self._stop.set()
+
+    def _update(self, states, actions, targets, q_sum):
+        lr = np.float32(self._learning_rate(self.counter.value))
+        loss = self.learner.train(np.stack(states), np.asarray(actions, np.int32),
+                                  np.asarray(targets, np.float32), lr)
+        self.stats.add_segment(q_sum, len(states), float(loss))
+
+    def _learner_loop(self, index):
+        cfg, env, counter = self.config, self._envs[index], self.counter
+        rng = np.random.default_rng(self._seeds[index])
+        eps_min, gamma = self.eps_mins[index], float(cfg.gamma)
+        states, actions, targets, q_sum = [], [], [], 0.0
+        pending = None  # (state, action, clipped reward) waiting for max Q_target(s').
+        state = env.reset()
+        while not self._stop.is_set() and counter.value < cfg.total_frames:
+            q, target_max = self.learner.act(state[None])
+            q = q.numpy()[0]
+            if pending is not None:
+                states.append(pending[0])
+                actions.append(pending[1])
+                targets.append(pending[2] + gamma * float(target_max[0]))
+                pending = None
+                if len(states) >= cfg.tmax:
+                    self._update(states, actions, targets, q_sum)
+                    states, actions, targets, q_sum = [], [], [], 0.0
+            if rng.random() < self._epsilon(counter.value, eps_min):
+                action = int(rng.integers(env.num_actions))
+            else:
+                action = int(np.argmax(q))
+            q_sum += float(q.max())
+            result = env.step(action)
+            step = counter.increment()
+            if step % cfg.update_interval == 0:
+                self.learner.sync_target()
+            reward = min(max(result.reward, -1.0), 1.0)
+            if result.game_over or (cfg.life_loss_terminal and result.life_lost):
+                states.append(state)
+                actions.append(action)
+                targets.append(reward)
+                self._update(states, actions, targets, q_sum)
+                states, actions, targets, q_sum = [], [], [], 0.0
+            else:
+                pending = (state, action, reward)
+            if result.game_over:
+                self.stats.add_episode(env.episode_score, env.episode_steps)
+                state = env.reset()
+            else:
+                state = result.observation
+
+    def _tester_loop(self):
+        cfg = self.config
+        env = environment.make_env(cfg.game, seed=self._test_env_seed, **cfg.env_kwargs())
+        rng = np.random.default_rng(self._seeds[-2])
+        next_test = (self.counter.value // cfg.test_interval + 1) * cfg.test_interval
+        while not self._stop.is_set():
+            if self.counter.value < next_test:
+                if self._learners_done():
+                    break
+                self._stop.wait(0.2)
+                continue
+            step, start = self.counter.value, time.time()
+            results = evaluation.play_games(env, self.learner.q_values, cfg.test_games,
+                                            cfg.test_epsilon, rng, cfg.test_max_steps,
+                                            stop=self._stop)
+            summary = evaluation.summarize(results)
+            self.test_log.write(step, dict(
+                emulator_frames=self.emulator_frames(), wall_time_s=time.time() - self._start_time,
+                test_score_mean=summary["mean"], test_score_std=summary["std"],
+                test_score_min=summary["min"], test_score_max=summary["max"],
+                test_length_mean=float(np.mean([r["steps"] for r in results])),
+                test_scores=" ".join(f"{r['score']:g}" for r in results)))
+            _say(f"test at T={step}: mean {summary['mean']:.1f} over {cfg.test_games} games "
+                 f"({time.time() - start:.0f} s)")
+            next_test = (self.counter.value // cfg.test_interval + 1) * cfg.test_interval
+        env.close()
+
+    def _learners_done(self):
+        return not any(t.is_alive() for t in self._learner_threads)
+
+    # Main thread ----------------------------------------------------------
+    def _log_row(self, last):
+        now, step, frames = time.time(), self.counter.value, self.emulator_frames()
+        elapsed = max(now - last["time"], 1e-9)
+        sps = (step - last["step"]) / elapsed
+        fps = (frames - last["frames"]) / elapsed
+        row = self.stats.drain()
+        eps_mean = float(np.mean([self._epsilon(step, e) for e in self.eps_mins]))
+        row.update(emulator_frames=frames, wall_time_s=now - self._start_time,
+                   epsilon_mean=eps_mean, learning_rate=self._learning_rate(step),
+                   agent_steps_per_s=sps, emulator_frames_per_s=fps)
+        self.train_log.write(step, row)
+        eta = (self.config.total_frames - step) / sps if sps > 0 else float("inf")
+        _say(f"{time.strftime('%H:%M:%S')} T={step} frames={frames} "
+             f"score={row['score_mean']:.1f} ({row['episodes']} games) avg_max_q={row['avg_max_q']:.3f} "
+             f"eps={eps_mean:.3f} lr={row['learning_rate']:.2e} steps/s={sps:.0f} "
+             f"eta={eta / 3600:.1f}h")
+        last.update(time=now, step=step, frames=frames)
+
+    def _save(self):
+        return self.checkpointer.save(self.counter.value, self.emulator_frames(), self.eps_mins)
+
+    def run(self):
+        """Trains until `total_frames` global agent steps or a stop; returns a summary dict."""
+        cfg = self.config
+        # Trace the tf.functions once here, not concurrently in the threads.
+        probe = np.zeros((1, 84, 84, cfg.memory_len), np.uint8)
+        self.learner.act(probe)
+        self.learner.q_values(probe)
+        self._start_time = time.time()
+        start_step = self.counter.value
+        last = dict(time=self._start_time, step=start_step, frames=self.emulator_frames())
+        self._learner_threads = [
+            threading.Thread(target=self._guarded, args=(self._learner_loop, i),
+                             name=f"learner-{i}", daemon=True) for i in range(cfg.threads)]
+        workers = list(self._learner_threads)
+        if cfg.test_interval > 0:
+            workers.append(threading.Thread(target=self._guarded, args=(self._tester_loop,),
+                                            name="tester", daemon=True))
+        next_log = (start_step // cfg.log_interval + 1) * cfg.log_interval
+        with _stop_on_signals(self._stop):
+            for t in workers:
+                t.start()
+            while not self._learners_done():
+                self._stop.wait(0.1)
+                if self.counter.value >= next_log:
+                    self._log_row(last)
+                    self._save()
+                    next_log = (self.counter.value // cfg.log_interval + 1) * cfg.log_interval
+            self._stop.set()
+            for t in workers:
+                t.join()
+        if self.counter.value > last["step"]:
+            self._log_row(last)
+        path = self._save()
+        self.train_log.close()
+        self.test_log.close()
+        for env in self._envs:
+            env.close()
+        if self._errors:
+            raise self._errors[0]
+        elapsed = time.time() - self._start_time
+        steps = self.counter.value - start_step
+        _say(f"saved {path}; T={self.counter.value}, {steps / elapsed:.0f} agent steps/s")
+        return dict(step=self.counter.value, checkpoint=path, seconds=elapsed,
+                    agent_steps_per_s=steps / elapsed)
+
+
+def train(config, stop_event=None):
+    """Runs (or resumes) asynchronous one-step Q-learning as configured; returns a summary."""
+    return AsyncQTrainer(config, stop_event).run()
