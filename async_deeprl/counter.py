@@ -20,6 +20,17 @@ class StepCounter:
             self._value += amount
             return self._value
 
+    def claim(self, limit):
+        """Adds one and returns the new value if it stays <= `limit`; else returns None.
+
+        Threads that claim each step before taking it stop with the count exactly at `limit`.
+        """
+        with self._lock:
+            if self._value >= limit:
+                return None
+            self._value += 1
+            return self._value
+
     @property
     def value(self):
         return self._value

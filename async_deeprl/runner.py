@@ -169,7 +169,7 @@ class AsyncQTrainer:
         states, actions, targets, q_sum = [], [], [], 0.0
         pending = None  # (state, action, clipped reward) waiting for max Q_target(s').
         state = env.reset()
-        while not self._stop.is_set() and counter.value < cfg.total_frames:
+        while not self._stop.is_set():
             q, target_max = self.learner.act(state[None])
             q = q.numpy()[0]
             if pending is not None:
@@ -184,9 +184,11 @@ class AsyncQTrainer:
                 action = int(rng.integers(env.num_actions))
             else:
                 action = int(np.argmax(q))
+            step = counter.claim(cfg.total_frames)
+            if step is None:
+                break
             q_sum += float(q.max())
             result = env.step(action)
-            step = counter.increment()
             if step % cfg.update_interval == 0:
                 self.learner.sync_target()
             reward = min(max(result.reward, -1.0), 1.0)

@@ -20,3 +20,20 @@ def test_counter_is_exact_under_sixteen_threads():
     values = sorted(v for s in seen for v in s)
     # Every step number was handed to exactly one caller.
     assert values == list(range(8, 7 + 16 * 20_000 + 1))
+
+
+def test_claim_stops_exactly_at_the_limit():
+    counter = StepCounter(start=0)
+    claimed = []
+
+    def work():
+        while (step := counter.claim(10_000)) is not None:
+            claimed.append(step)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.value == 10_000
+    assert sorted(claimed) == list(range(1, 10_001))
