@@ -10,6 +10,7 @@ import sys
 
 from absl import app
 from absl import flags
+from absl import logging
 
 _GAME = flags.DEFINE_string(
     "game", "SpaceInvaders-v0",
@@ -93,6 +94,7 @@ def default_logdir(game):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.WARNING)  # Progress goes to stdout; TF's INFO lines are noise.
     # Imported here so that --help and flag errors do not pay for TensorFlow.
     from async_deeprl import config as config_lib
     from async_deeprl import environment, evaluation, runner

@@ -51,6 +51,11 @@ class QLearner:
         self.sync_target = tf.function(self._sync_target, input_signature=[])
         self.sync_target()
 
+    def trace(self):
+        """Traces every tf.function without running it (no weights or slots change)."""
+        for fn in (self.act, self.q_values, self.train, self.sync_target):
+            fn.get_concrete_function()
+
     def _q_values(self, states):
         return self.online(states, training=False)
 

@@ -261,10 +261,7 @@ class AsyncQTrainer:
     def run(self):
         """Trains until `total_frames` global agent steps or a stop; returns a summary dict."""
         cfg = self.config
-        # Trace the tf.functions once here, not concurrently in the threads.
-        probe = np.zeros((1, 84, 84, cfg.memory_len), np.uint8)
-        self.learner.act(probe)
-        self.learner.q_values(probe)
+        self.learner.trace()  # Once here, not concurrently in the threads.
         self._start_time = time.time()
         start_step = self.counter.value
         last = dict(time=self._start_time, step=start_step, frames=self.emulator_frames())
