@@ -1,12 +1,14 @@
 """Throughput benchmark: env-only and training agent steps/s, side by side in one run.
 
-    python -m async_deeprl.bench --threads 1,2,4,8,16 --seconds 30
+    python -m async_deeprl.bench --threads 1,2,4,8,16 --seconds 20
 
-For each thread count it measures, on the same game and env code:
+For each thread count, on the same game and the same env code:
   env-only: every thread steps its own environment with random actions;
   training: the real trainer (acting, bootstrapping, asynchronous updates).
-The ratio training / env-only says how much of the environment's speed the
-learner keeps. Results are printed as a table and written as JSON.
+It prints a table with both rates, their ratio, where a learner thread's time
+goes per agent step (env, waiting for TensorFlow, the rest), the TF server's
+busy share and batch size, and the peak RSS; and writes JSON and a PNG plot.
+All rates are agent steps per second (one action of one thread; 4 emulator frames each).
 """
 
 import json
@@ -21,10 +23,22 @@ import numpy as np
 from absl import app, flags
 
 _GAME = flags.DEFINE_string("game", "SpaceInvaders-v0", "Gymnasium id to benchmark.")
-_THREADS = flags.DEFINE_list("threads", ["8"], "Comma-separated thread counts.")
-_SECONDS = flags.DEFINE_float("seconds", 30.0, "Measured seconds per phase (after warm-up).")
+_THREADS = flags.DEFINE_list("threads", ["1", "2", "4", "8", "16"], "Comma-separated thread counts.")
+_SECONDS = flags.DEFINE_float("seconds", 20.0, "Measured seconds per phase (after warm-up).")
 _WARMUP = flags.DEFINE_float("warmup", 5.0, "Seconds run before measuring each phase.")
-_OUT = flags.DEFINE_string("out", "assets/bench.json", "Where the JSON results go ('' for none).")
+_TF_SERVER = flags.DEFINE_bool("tf_server", True, "Benchmark the trainer with the batching TF server.")
+_OUT = flags.DEFINE_string("out", "assets/bench", "Path prefix of the .json and .png results ('' for none).")
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def env_only_steps_per_s(game, threads, seconds, warmup):
@@ -58,48 +72,97 @@ def env_only_steps_per_s(game, threads, seconds, warmup):
     return rate
 
 
-def training_steps_per_s(game, threads, seconds, warmup):
-    """Global agent steps/s of the real trainer with `threads` learner threads."""
+def training_steps_per_s(game, threads, seconds, warmup, tf_server):
+    """Global agent steps/s of the real trainer, and where its threads' time went."""
     from async_deeprl import runner
     from async_deeprl.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as logdir:
-        config = TrainConfig(game=game, logdir=logdir, threads=threads,
-                             total_frames=10**12, log_interval=10**11, test_interval=0, seed=0)
+        config = TrainConfig(game=game, logdir=logdir, threads=threads, total_frames=10**12,
+                             log_interval=10**11, test_interval=0, seed=0, tf_server=tf_server)
         stop = threading.Event()
         trainer = runner.AsyncQTrainer(config, stop)
         worker = threading.Thread(target=trainer.run)
         worker.start()
         time.sleep(warmup)
-        start_count, start = trainer.counter.value, time.time()
+        server = trainer._dispatcher
+
+        def snapshot():
+            times = np.array(trainer.thread_times).sum(axis=0)
+            return (trainer.counter.value, time.time(), times, getattr(server, "busy_seconds", 0.0),
+                    getattr(server, "calls", 0), getattr(server, "requests", 0))
+
+        s0 = snapshot()
         time.sleep(seconds)
-        rate = (trainer.counter.value - start_count) / (time.time() - start)
+        s1 = snapshot()
         stop.set()
         worker.join()
-    return rate
+    steps, wall = s1[0] - s0[0], s1[1] - s0[1]
+    env_s, wait_s = s1[2] - s0[2]
+    calls, requests = s1[4] - s0[4], s1[5] - s0[5]
+    per_step = lambda seconds_: 1e3 * seconds_ / max(steps, 1)
+    return dict(train_steps_per_s=steps / wall,
+                env_ms_per_step=per_step(env_s), tf_wait_ms_per_step=per_step(wait_s),
+                other_ms_per_step=per_step(threads * wall - env_s - wait_s),
+                tf_server_busy=(s1[3] - s0[3]) / wall if tf_server else None,
+                requests_per_call=requests / calls if calls else None)
+
+
+def _plot(rows, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    threads = [r["threads"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(threads, [r["env_only_steps_per_s"] for r in rows], "o-", label="env only (random actions)")
+    ax.plot(threads, [r["train_steps_per_s"] for r in rows], "s-", label="training")
+    ax.axhline(315, color="gray", ls="--", lw=1, label="blog: i7-3770, 4 cores (315)")
+    ax.axhline(540, color="gray", ls=":", lw=1, label="blog: GTX 980 Ti (540)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(threads, [str(t) for t in threads])
+    ax.set_xlabel("threads")
+    ax.set_ylabel("agent steps / s (4 emulator frames each)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main(argv):
     del argv
     rows = []
-    print(f"{'threads':>7} {'env-only/s':>11} {'train/s':>9} {'ratio':>6}", flush=True)
+    header = (f"{'threads':>7} {'env-only/s':>10} {'train/s':>8} {'ratio':>6} {'env ms':>7} "
+              f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")
+    print(header, flush=True)
     for threads in (int(t) for t in _THREADS.value):
         env_rate = env_only_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value)
-        train_rate = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value)
-        rows.append(dict(threads=threads, env_only_steps_per_s=env_rate,
-                         train_steps_per_s=train_rate, ratio=train_rate / env_rate))
-        print(f"{threads:>7} {env_rate:>11.0f} {train_rate:>9.0f} {train_rate / env_rate:>6.2f}",
-              flush=True)
+        train = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
+                                     _TF_SERVER.value)
+        row = dict(threads=threads, env_only_steps_per_s=env_rate, **train,
+                   ratio=train["train_steps_per_s"] / env_rate)
+        rows.append(row)
+        busy = "-" if row["tf_server_busy"] is None else f"{100 * row['tf_server_busy']:.0f}%"
+        batch = "-" if row["requests_per_call"] is None else f"{row['requests_per_call']:.1f}"
+        print(f"{threads:>7} {env_rate:>10.0f} {row['train_steps_per_s']:>8.0f} {row['ratio']:>6.2f} "
+              f"{row['env_ms_per_step']:>7.2f} {row['tf_wait_ms_per_step']:>10.2f} "
+              f"{row['other_ms_per_step']:>8.2f} {busy:>11} {batch:>6}", flush=True)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = dict(game=_GAME.value, seconds=_SECONDS.value, rows=rows, peak_rss_mb=peak_rss_mb,
-                  machine=dict(cpus=os.cpu_count(), processor=platform.processor() or platform.machine(),
-                               python=platform.python_version()))
-    print(f"peak RSS {peak_rss_mb:.0f} MB; agent steps (one action of one thread), "
-          "each 4 emulator frames", flush=True)
+    machine = dict(cpu=_cpu_name(), cores=os.cpu_count(), python=platform.python_version())
+    print(f"peak RSS {peak_rss_mb:.0f} MB on {machine['cores']} cores of {machine['cpu']}; "
+          "ms columns are a learner thread's time per agent step", flush=True)
     if _OUT.value:
         os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-        with open(_OUT.value, "w") as f:
+        result = dict(game=_GAME.value, seconds=_SECONDS.value, tf_server=_TF_SERVER.value,
+                      rows=rows, peak_rss_mb=peak_rss_mb, machine=machine,
+                      date=time.strftime("%Y-%m-%d"))
+        with open(_OUT.value + ".json", "w") as f:
             json.dump(result, f, indent=2)
+        _plot(rows, _OUT.value + ".png",
+              f"{_GAME.value}, {machine['cores']} cores of {machine['cpu']}")
 
 
 if __name__ == "__main__":

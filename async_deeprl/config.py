@@ -34,6 +34,7 @@ class TrainConfig:
     lr: float = 7e-4  # initial learning rate, annealed to 0 at total_frames for rmsprop
     grad_clip_norm: float = 40.0
     tmax: int = 5  # transitions per asynchronous update
+    tf_server: bool = True  # one thread batches all TF calls; False: each thread calls TF (lock-free)
     update_interval: int = 40_000  # global agent steps between target syncs
     eps_start: float = 1.0
     eps_steps: int = 4_000_000  # global agent steps to anneal epsilon to each eps_min

@@ -48,12 +48,17 @@ class QLearner:
         self.train = tf.function(self._train, input_signature=[
             state_spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
             tf.TensorSpec([], tf.float32)])
+        self.step = tf.function(self._step, input_signature=[
+            state_spec, tf.TensorSpec([None, None, *self.input_shape], tf.uint8),
+            tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32),
+            tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([], tf.float32)])
         self.sync_target = tf.function(self._sync_target, input_signature=[])
         self.sync_target()
 
     def trace(self):
         """Traces every tf.function without running it (no weights or slots change)."""
-        for fn in (self.act, self.q_values, self.train, self.sync_target):
+        for fn in (self.act, self.q_values, self.train, self.step, self.sync_target):
             fn.get_concrete_function()
 
     def _q_values(self, states):
@@ -69,21 +74,53 @@ class QLearner:
         target_max = tf.reduce_max(self.target(states, training=False), axis=1)
         return q, target_max
 
-    def _train(self, states, actions, targets, learning_rate):
-        """One asynchronous update from a thread's segment of up to tmax transitions.
+    def _apply_segment(self, states, actions, targets, mask, learning_rate):
+        """One update of the shared weights from one thread's segment; returns its loss.
 
-        The loss is the sum over the segment of (y - Q(s, a))^2, i.e. the
-        paper's gradient accumulated over the segment, applied once.
-        Returns the loss before the update.
+        The loss is sum_i mask_i * (y_i - Q(s_i, a_i))^2 over the segment: the
+        paper's per-transition gradients accumulated over the segment, applied once.
         """
         with tf.GradientTape() as tape:
             q = self.online(states, training=True)
             chosen = tf.gather(q, actions, axis=1, batch_dims=1)
-            loss = tf.reduce_sum(tf.square(targets - chosen))
+            loss = tf.reduce_sum(mask * tf.square(targets - chosen))
         grads = tape.gradient(loss, self.online.trainable_variables)
         self.optimizer.learning_rate.assign(learning_rate)
         self.optimizer.apply_gradients(zip(grads, self.online.trainable_variables))
         return loss
+
+    def _train(self, states, actions, targets, learning_rate):
+        """One update from a segment of transitions with complete targets y."""
+        return self._apply_segment(states, actions, targets, tf.ones_like(targets), learning_rate)
+
+    def _step(self, states, seg_states, seg_actions, seg_targets, seg_bootstrap, seg_boot_index,
+              seg_mask, learning_rate):
+        """Applies K segment updates one after another, then acts on `states`: one call.
+
+        Args:
+          states: [B, 84, 84, K] the states the calling threads act on next.
+          seg_states, seg_actions: [S, T, ...] and [S, T], S segments padded to T steps.
+          seg_targets: [S, T] targets y, except that the bootstrap of each
+            segment's last transition is left out: the full target is
+            seg_targets + seg_bootstrap * max_a Q_target(states[seg_boot_index], a).
+          seg_bootstrap: [S, T] gamma at a segment's last transition when it is
+            not terminal, else 0.
+          seg_boot_index: [S] row of `states` that is the last transition's s'.
+          seg_mask: [S, T] 1 for real transitions, 0 for padding.
+          learning_rate: scalar.
+        Returns:
+          Online Q-values of `states` after the updates [B, A], the target
+          network's max over actions of `states` [B], and the losses [S].
+        """
+        target_max = tf.reduce_max(self.target(states, training=False), axis=1)
+        targets = seg_targets + seg_bootstrap * tf.gather(target_max, seg_boot_index)[:, None]
+        num_segments = tf.shape(seg_states)[0]
+        losses = tf.TensorArray(tf.float32, size=num_segments)
+        for k in tf.range(num_segments):
+            losses = losses.write(k, self._apply_segment(
+                seg_states[k], seg_actions[k], targets[k], seg_mask[k], learning_rate))
+        q = self.online(states, training=False)
+        return q, target_max, losses.stack()
 
     def _sync_target(self):
         for target_var, online_var in zip(self.target.weights, self.online.weights):

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from async_deeprl import checkpointing, environment, evaluation, metrics, schedules
+from async_deeprl import checkpointing, dispatch, environment, evaluation, metrics, schedules
 from async_deeprl.config import ConfigError
 from async_deeprl.counter import StepCounter
 from async_deeprl.q_learning import QLearner
@@ -128,6 +128,10 @@ class AsyncQTrainer:
                     f"this logdir resumes from; raise --total_frames or choose another --logdir")
             _say(f"resuming from {self.checkpointer.latest} at T={start_step}")
         self.counter = StepCounter(start_step)
+        self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
+        dispatcher_class = dispatch.BatchingDispatcher if config.tf_server else dispatch.DirectDispatcher
+        self._dispatcher = dispatcher_class(
+            self.learner, lambda: self._learning_rate(self.counter.value), config.tmax)
         self.stats = metrics.IntervalStats()
         self.train_log = metrics.MetricsWriter(config.logdir, "train", TRAIN_COLUMNS, start_step)
         self.test_log = metrics.MetricsWriter(config.logdir, "test", TEST_COLUMNS, start_step)
@@ -156,30 +160,16 @@ class AsyncQTrainer:
             self._errors.append(e)
             self._stop.set()
 
-    def _update(self, states, actions, targets, q_sum):
-        lr = np.float32(self._learning_rate(self.counter.value))
-        loss = self.learner.train(np.stack(states), np.asarray(actions, np.int32),
-                                  np.asarray(targets, np.float32), lr)
-        self.stats.add_segment(q_sum, len(states), float(loss))
-
     def _learner_loop(self, index):
-        cfg, env, counter = self.config, self._envs[index], self.counter
+        cfg, env, counter, dispatcher = self.config, self._envs[index], self.counter, self._dispatcher
         rng = np.random.default_rng(self._seeds[index])
         eps_min, gamma = self.eps_mins[index], float(cfg.gamma)
-        states, actions, targets, q_sum = [], [], [], 0.0
-        pending = None  # (state, action, clipped reward) waiting for max Q_target(s').
+        times = self.thread_times[index]  # seconds spent in the env and waiting for TF
+        clock = time.perf_counter
+        segment, q_sum = dispatch.Segment(), 0.0
         state = env.reset()
+        q, _, _ = dispatcher.request(state, None)
         while not self._stop.is_set():
-            q, target_max = self.learner.act(state[None])
-            q = q.numpy()[0]
-            if pending is not None:
-                states.append(pending[0])
-                actions.append(pending[1])
-                targets.append(pending[2] + gamma * float(target_max[0]))
-                pending = None
-                if len(states) >= cfg.tmax:
-                    self._update(states, actions, targets, q_sum)
-                    states, actions, targets, q_sum = [], [], [], 0.0
             if rng.random() < self._epsilon(counter.value, eps_min):
                 action = int(rng.integers(env.num_actions))
             else:
@@ -188,23 +178,29 @@ class AsyncQTrainer:
             if step is None:
                 break
             q_sum += float(q.max())
+            t0 = clock()
             result = env.step(action)
             if step % cfg.update_interval == 0:
                 self.learner.sync_target()
-            reward = min(max(result.reward, -1.0), 1.0)
-            if result.game_over or (cfg.life_loss_terminal and result.life_lost):
-                states.append(state)
-                actions.append(action)
-                targets.append(reward)
-                self._update(states, actions, targets, q_sum)
-                states, actions, targets, q_sum = [], [], [], 0.0
-            else:
-                pending = (state, action, reward)
+            terminal = result.game_over or (cfg.life_loss_terminal and result.life_lost)
+            segment.add(state, action, min(max(result.reward, -1.0), 1.0))
             if result.game_over:
                 self.stats.add_episode(env.episode_score, env.episode_steps)
                 state = env.reset()
             else:
                 state = result.observation
+            t1 = clock()
+            if terminal or len(segment) >= cfg.tmax:
+                # The update call bootstraps the last transition from `state` (its s').
+                segment.bootstrap = 0.0 if terminal else gamma
+                q, _, loss = dispatcher.request(state, segment)
+                self.stats.add_segment(q_sum, len(segment), loss)
+                segment, q_sum = dispatch.Segment(), 0.0
+            else:
+                q, target_max, _ = dispatcher.request(state, None)
+                segment.targets[-1] += gamma * target_max
+            times[0] += t1 - t0
+            times[1] += clock() - t1
 
     def _tester_loop(self):
         cfg = self.config
@@ -274,6 +270,7 @@ class AsyncQTrainer:
                                             name="tester", daemon=True))
         next_log = (start_step // cfg.log_interval + 1) * cfg.log_interval
         with _stop_on_signals(self._stop):
+            self._dispatcher.start()
             for t in workers:
                 t.start()
             while not self._learners_done():
@@ -285,6 +282,7 @@ class AsyncQTrainer:
             self._stop.set()
             for t in workers:
                 t.join()
+            self._dispatcher.close()
         if self.counter.value > last["step"]:
             self._log_row(last)
         path = self._save()
