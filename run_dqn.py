@@ -50,10 +50,10 @@ _OPTIMIZER = flags.DEFINE_enum(
 _LR = flags.DEFINE_float("lr", 7e-4, "Initial learning rate (per update of a tmax-step segment).")
 _GRAD_CLIP = flags.DEFINE_float("grad_clip_norm", 40.0, "Global gradient-norm clip of each update (rmsprop).")
 _TMAX = flags.DEFINE_integer("tmax", 5, "Transitions per asynchronous update (fewer at a terminal).")
-_TF_SERVER = flags.DEFINE_bool(
-    "tf_server", True, "One thread runs every TensorFlow call, batching the requests of learner "
-    "threads that wait at the same moment (each segment is still its own update); false: each "
-    "thread calls TensorFlow itself and updates the shared weights lock-free, as in the paper.")
+_TF_SERVERS = flags.DEFINE_integer(
+    "tf_servers", 2, "Threads that run every TensorFlow call, each batching the requests of learner "
+    "threads waiting at the same moment (each segment is still its own update); 0: each learner "
+    "thread calls TensorFlow itself, updating the shared weights lock-free as in the paper.")
 _UPDATE_INTERVAL = flags.DEFINE_integer(
     "update_interval", 40_000, "Target network sync period, in global agent steps.")
 _EPS_START = flags.DEFINE_float("eps_start", 1.0, "Initial exploration rate of every thread.")
@@ -78,7 +78,7 @@ _VIDEO = flags.DEFINE_bool("video", True, "Write a GIF of the first --eval game.
 for _holder, _low in ((_THREADS, 1), (_TMAX, 1), (_TOTAL_FRAMES, 1), (_ACTION_REPEAT, 1),
                       (_MEMORY_LEN, 1), (_UPDATE_INTERVAL, 1), (_LOG_INTERVAL, 1), (_EVAL_ITER, 1),
                       (_TEST_GAMES, 1), (_TEST_MAX_STEPS, 1), (_NOOP_MAX, 0), (_EPS_STEPS, 0),
-                      (_TEST_INTERVAL, 0)):
+                      (_TEST_INTERVAL, 0), (_TF_SERVERS, 0)):
     flags.register_validator(_holder, lambda v, low=_low: v >= low,
                              message=f"--{_holder.name} must be >= {_low}")
 for _holder in (_GAMMA, _EPS_START, _TEST_EPSILON, _EVAL_EPSILON):
@@ -119,7 +119,7 @@ def main(argv):
             action_set=_ACTION_SET.value, id_frameskip=_ID_FRAMESKIP.value,
             life_loss_terminal=_LIFE_LOSS_TERMINAL.value, gamma=_GAMMA.value,
             optimizer=_OPTIMIZER.value, lr=_LR.value, grad_clip_norm=_GRAD_CLIP.value,
-            tmax=_TMAX.value, tf_server=_TF_SERVER.value, update_interval=_UPDATE_INTERVAL.value, eps_start=_EPS_START.value,
+            tmax=_TMAX.value, tf_servers=_TF_SERVERS.value, update_interval=_UPDATE_INTERVAL.value, eps_start=_EPS_START.value,
             eps_steps=_EPS_STEPS.value, seed=_SEED.value, log_interval=_LOG_INTERVAL.value,
             test_interval=_TEST_INTERVAL.value, test_games=_TEST_GAMES.value,
             test_epsilon=_TEST_EPSILON.value, test_max_steps=_TEST_MAX_STEPS.value,

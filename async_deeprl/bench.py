@@ -26,7 +26,7 @@ _GAME = flags.DEFINE_string("game", "SpaceInvaders-v0", "Gymnasium id to benchma
 _THREADS = flags.DEFINE_list("threads", ["1", "2", "4", "8", "16"], "Comma-separated thread counts.")
 _SECONDS = flags.DEFINE_float("seconds", 20.0, "Measured seconds per phase (after warm-up).")
 _WARMUP = flags.DEFINE_float("warmup", 5.0, "Seconds run before measuring each phase.")
-_TF_SERVER = flags.DEFINE_bool("tf_server", True, "Benchmark the trainer with the batching TF server.")
+_TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the trainer (0: direct calls).")
 _OUT = flags.DEFINE_string("out", "assets/bench", "Path prefix of the .json and .png results ('' for none).")
 
 
@@ -72,14 +72,14 @@ def env_only_steps_per_s(game, threads, seconds, warmup):
     return rate
 
 
-def training_steps_per_s(game, threads, seconds, warmup, tf_server):
+def training_steps_per_s(game, threads, seconds, warmup, tf_servers):
     """Global agent steps/s of the real trainer, and where its threads' time went."""
     from async_deeprl import runner
     from async_deeprl.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as logdir:
         config = TrainConfig(game=game, logdir=logdir, threads=threads, total_frames=10**12,
-                             log_interval=10**11, test_interval=0, seed=0, tf_server=tf_server)
+                             log_interval=10**11, test_interval=0, seed=0, tf_servers=tf_servers)
         stop = threading.Event()
         trainer = runner.AsyncQTrainer(config, stop)
         worker = threading.Thread(target=trainer.run)
@@ -104,7 +104,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_server):
     return dict(train_steps_per_s=steps / wall,
                 env_ms_per_step=per_step(env_s), tf_wait_ms_per_step=per_step(wait_s),
                 other_ms_per_step=per_step(threads * wall - env_s - wait_s),
-                tf_server_busy=(s1[3] - s0[3]) / wall if tf_server else None,
+                tf_server_busy=(s1[3] - s0[3]) / wall / tf_servers if tf_servers else None,
                 requests_per_call=requests / calls if calls else None)
 
 
@@ -141,7 +141,7 @@ def main(argv):
     for threads in (int(t) for t in _THREADS.value):
         env_rate = env_only_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value)
         train = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
-                                     _TF_SERVER.value)
+                                     _TF_SERVERS.value)
         row = dict(threads=threads, env_only_steps_per_s=env_rate, **train,
                    ratio=train["train_steps_per_s"] / env_rate)
         rows.append(row)
@@ -156,7 +156,7 @@ def main(argv):
           "ms columns are a learner thread's time per agent step", flush=True)
     if _OUT.value:
         os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-        result = dict(game=_GAME.value, seconds=_SECONDS.value, tf_server=_TF_SERVER.value,
+        result = dict(game=_GAME.value, seconds=_SECONDS.value, tf_servers=_TF_SERVERS.value,
                       rows=rows, peak_rss_mb=peak_rss_mb, machine=machine,
                       date=time.strftime("%Y-%m-%d"))
         with open(_OUT.value + ".json", "w") as f:

@@ -34,7 +34,7 @@ class TrainConfig:
     lr: float = 7e-4  # initial learning rate, annealed to 0 at total_frames for rmsprop
     grad_clip_norm: float = 40.0
     tmax: int = 5  # transitions per asynchronous update
-    tf_server: bool = True  # one thread batches all TF calls; False: each thread calls TF (lock-free)
+    tf_servers: int = 2  # threads that batch all TF calls; 0: each learner thread calls TF itself
     update_interval: int = 40_000  # global agent steps between target syncs
     eps_start: float = 1.0
     eps_steps: int = 4_000_000  # global agent steps to anneal epsilon to each eps_min
@@ -69,6 +69,7 @@ class TrainConfig:
              f"--optimizer {self.optimizer!r}: must be one of {', '.join(network.OPTIMIZERS)}"),
             (self.action_set in environment.ACTION_SETS,
              f"--action_set {self.action_set!r}: must be one of {', '.join(environment.ACTION_SETS)}"),
+            (self.tf_servers >= 0, f"--tf_servers {self.tf_servers}: must be >= 0"),
             (self.grad_clip_norm > 0, f"--grad_clip_norm {self.grad_clip_norm}: must be > 0"),
         ]
         for ok, message in checks:

@@ -2,16 +2,17 @@
 
 A learner thread makes one request per agent step: "apply my finished segment
 (if any), then give me the Q-values of my next state and the target network's
-max over actions of it". Two dispatchers answer it with the same
-`QLearner.step` function:
+max over actions of it". Two dispatchers answer it with the same compiled
+`QLearner.train_segment` and `QLearner.act` functions:
 
 - `DirectDispatcher`: the calling thread runs the step itself. Threads update
   the shared weights concurrently without a lock, as in the paper.
 - `BatchingDispatcher`: one server thread runs every step; the requests of all
   threads that wait at the same moment go into one call, in which each
   thread's segment is still its own update, applied one after another, and
-  every thread then acts on the updated weights. TensorFlow's fixed cost per
-  call (about 1 ms on a CPU) is paid once per batch instead of once per thread.
+  every thread then acts on the updated weights with one batched forward pass.
+  TensorFlow's fixed cost of an acting call (about 1 ms on a CPU) is paid once
+  per batch instead of once per thread.
 """
 
 import threading
@@ -41,51 +42,49 @@ class Segment:
         return len(self.states)
 
 
-def pack(states, segments, tmax):
-    """Stacks the requests of one call into the arrays of `QLearner.step`.
+def padded_segment(segment, next_state, tmax):
+    """The positional arguments of `QLearner.train_segment` (without the learning rate).
 
-    Args:
-      states: list of B states, each (84, 84, K) uint8.
-      segments: list of B `Segment`s or None; a segment's bootstrap state is
-        the state of the same request.
-      tmax: segments are padded to this many transitions.
-    Returns:
-      The positional arguments of `QLearner.step` except the learning rate.
+    The segment is padded to `tmax` transitions (mask 0), so one compiled
+    update serves every segment length.
     """
-    rows = [i for i, seg in enumerate(segments) if seg is not None]
-    shape = states[0].shape
-    seg_states = np.zeros((len(rows), tmax, *shape), np.uint8)
-    seg_actions = np.zeros((len(rows), tmax), np.int32)
-    seg_targets = np.zeros((len(rows), tmax), np.float32)
-    seg_bootstrap = np.zeros((len(rows), tmax), np.float32)
-    seg_mask = np.zeros((len(rows), tmax), np.float32)
-    for k, i in enumerate(rows):
-        seg = segments[i]
-        n = len(seg)
-        seg_states[k, :n] = seg.states
-        seg_actions[k, :n] = seg.actions
-        seg_targets[k, :n] = seg.targets
-        seg_bootstrap[k, n - 1] = seg.bootstrap
-        seg_mask[k, :n] = 1.0
-    return (np.stack(states), seg_states, seg_actions, seg_targets, seg_bootstrap,
-            np.asarray(rows, np.int32), seg_mask)
+    n = len(segment)
+    states = np.zeros((tmax, *next_state.shape), np.uint8)
+    states[:n] = segment.states
+    actions = np.zeros(tmax, np.int32)
+    actions[:n] = segment.actions
+    targets = np.zeros(tmax, np.float32)
+    targets[:n] = segment.targets
+    bootstrap = np.zeros(tmax, np.float32)
+    bootstrap[n - 1] = segment.bootstrap
+    mask = np.zeros(tmax, np.float32)
+    mask[:n] = 1.0
+    return states, actions, targets, bootstrap, mask, next_state
+
+
+def batch_size_for(n):
+    """The padded batch size of `n` acting states: the next power of two."""
+    return 1 << max(n - 1, 0).bit_length()
 
 
 def _run_step(learner, learning_rate, states, segments, tmax):
-    """Runs one `QLearner.step` call; returns one (q, target_max, loss or None) per request."""
-    q, target_max, losses = learner.step(*pack(states, segments, tmax), np.float32(learning_rate))
-    q, target_max, losses = q.numpy(), target_max.numpy(), losses.numpy()
-    results, k = [], 0
-    for i, seg in enumerate(segments):
-        loss = None
-        if seg is not None:
-            loss, k = float(losses[k]), k + 1
-        results.append((q[i], float(target_max[i]), loss))
-    return results
+    """Applies each request's segment (in order), then acts on all states in one call.
+
+    Returns one (q, target_max, loss or None) per request.
+    """
+    lr = np.float32(learning_rate)
+    losses = [None if seg is None else
+              float(learner.train_segment(*padded_segment(seg, state, tmax), lr))
+              for state, seg in zip(states, segments)]
+    batch = np.zeros((batch_size_for(len(states)), *states[0].shape), np.uint8)
+    batch[:len(states)] = states
+    q, target_max = learner.act(batch)
+    q, target_max = q.numpy(), target_max.numpy()
+    return [(q[i], float(target_max[i]), losses[i]) for i in range(len(states))]
 
 
 class DirectDispatcher:
-    """Each learner thread runs its own step call (lock-free concurrent updates)."""
+    """Each learner thread runs its own calls (lock-free concurrent updates)."""
 
     def __init__(self, learner, learning_rate_fn, tmax):
         self._learner, self._lr, self._tmax = learner, learning_rate_fn, tmax
@@ -113,18 +112,20 @@ class _Request:
 class BatchingDispatcher:
     """One server thread answers the requests of all learner threads, batched per call."""
 
-    def __init__(self, learner, learning_rate_fn, tmax):
+    def __init__(self, learner, learning_rate_fn, tmax, servers=1):
         self._learner, self._lr, self._tmax = learner, learning_rate_fn, tmax
         self._cond = threading.Condition()
         self._queue = []
         self._closed = False
-        self._thread = threading.Thread(target=self._serve, name="tf-server", daemon=True)
+        self._threads = [threading.Thread(target=self._serve, name=f"tf-server-{i}", daemon=True)
+                         for i in range(servers)]
         self.calls = 0  # step calls made, for the mean batch size
         self.requests = 0
         self.busy_seconds = 0.0  # time spent inside step calls
 
     def start(self):
-        self._thread.start()
+        for t in self._threads:
+            t.start()
 
     def request(self, state, segment):
         """Applies `segment` (or None), then returns (Q-values of `state`, max Q_target, loss)."""
@@ -156,9 +157,10 @@ class BatchingDispatcher:
                     r.error = e
                     r.done.set()
                 continue
-            self.busy_seconds += time.perf_counter() - start
-            self.calls += 1
-            self.requests += len(batch)
+            with self._cond:
+                self.busy_seconds += time.perf_counter() - start
+                self.calls += 1
+                self.requests += len(batch)
             for r, result in zip(batch, results):
                 r.result = result
                 r.done.set()
@@ -168,5 +170,6 @@ class BatchingDispatcher:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join()
+        for t in self._threads:
+            if t.is_alive():
+                t.join()

@@ -113,6 +113,9 @@ class AsyncQTrainer:
         self.learner = QLearner(env0.num_actions, (84, 84, config.memory_len), config.optimizer,
                                 config.lr, config.grad_clip_norm)
         self.checkpointer = checkpointing.Checkpointer(config.logdir, self.learner.checkpoint_items())
+        # Compile before restoring: the warm-up touches the optimizer's slots.
+        self.learner.warm_up(config.tmax, sorted({dispatch.batch_size_for(n)
+                                                  for n in range(1, config.threads + 1)}))
         start_step, self._frames_base = 0, 0
         eps_rng = np.random.default_rng(self._seeds[-1])
         self.eps_mins = schedules.sample_eps_mins(config.threads, eps_rng)
@@ -129,9 +132,12 @@ class AsyncQTrainer:
             _say(f"resuming from {self.checkpointer.latest} at T={start_step}")
         self.counter = StepCounter(start_step)
         self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
-        dispatcher_class = dispatch.BatchingDispatcher if config.tf_server else dispatch.DirectDispatcher
-        self._dispatcher = dispatcher_class(
-            self.learner, lambda: self._learning_rate(self.counter.value), config.tmax)
+        lr_fn = lambda: self._learning_rate(self.counter.value)
+        if config.tf_servers > 0:
+            self._dispatcher = dispatch.BatchingDispatcher(self.learner, lr_fn, config.tmax,
+                                                           config.tf_servers)
+        else:
+            self._dispatcher = dispatch.DirectDispatcher(self.learner, lr_fn, config.tmax)
         self.stats = metrics.IntervalStats()
         self.train_log = metrics.MetricsWriter(config.logdir, "train", TRAIN_COLUMNS, start_step)
         self.test_log = metrics.MetricsWriter(config.logdir, "test", TEST_COLUMNS, start_step)
@@ -257,7 +263,6 @@ class AsyncQTrainer:
     def run(self):
         """Trains until `total_frames` global agent steps or a stop; returns a summary dict."""
         cfg = self.config
-        self.learner.trace()  # Once here, not concurrently in the threads.
         self._start_time = time.time()
         start_step = self.counter.value
         last = dict(time=self._start_time, step=start_step, frames=self.emulator_frames())
