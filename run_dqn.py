@@ -46,8 +46,10 @@ _GAMMA = flags.DEFINE_float("gamma", 0.99, "Discount factor, in [0, 1].")
 _OPTIMIZER = flags.DEFINE_enum(
     "optimizer", "rmsprop", ["rmsprop", "adam"],
     "'rmsprop': the paper's shared RMSProp (decay 0.99, epsilon 0.1), lr annealed linearly to 0 "
-    "at --total_frames; 'adam': the blog's final code, constant --lr (use 1e-4).")
-_LR = flags.DEFINE_float("lr", 7e-4, "Initial learning rate (per update of a tmax-step segment).")
+    "at --total_frames; 'adam': the blog's final code, constant --lr.")
+_LR = flags.DEFINE_float(
+    "lr", None, "Initial learning rate of each update; unset: 7e-4 for rmsprop (annealed to 0), "
+    "1e-4 for adam (constant, the blog's).")
 _GRAD_CLIP = flags.DEFINE_float("grad_clip_norm", 40.0, "Global gradient-norm clip of each update (rmsprop).")
 _TMAX = flags.DEFINE_integer("tmax", 5, "Transitions per asynchronous update (fewer at a terminal).")
 _TF_SERVERS = flags.DEFINE_integer(
@@ -86,7 +88,8 @@ for _holder in (_GAMMA, _EPS_START, _TEST_EPSILON, _EVAL_EPSILON):
                              message=f"--{_holder.name} must be in [0, 1]")
 flags.register_validator(_STICKY_PROB, lambda v: v is None or 0.0 <= v <= 1.0,
                          message="--sticky_prob must be in [0, 1]")
-flags.register_validator(_LR, lambda v: v > 0, message="--lr must be > 0")
+flags.register_validator(_LR, lambda v: v is None or v > 0, message="--lr must be > 0")
+DEFAULT_LR = {"rmsprop": 7e-4, "adam": 1e-4}
 flags.register_validator(_GRAD_CLIP, lambda v: v > 0, message="--grad_clip_norm must be > 0")
 
 
@@ -118,7 +121,7 @@ def main(argv):
             memory_len=_MEMORY_LEN.value, noop_max=_NOOP_MAX.value, sticky_prob=_STICKY_PROB.value,
             action_set=_ACTION_SET.value, id_frameskip=_ID_FRAMESKIP.value,
             life_loss_terminal=_LIFE_LOSS_TERMINAL.value, gamma=_GAMMA.value,
-            optimizer=_OPTIMIZER.value, lr=_LR.value, grad_clip_norm=_GRAD_CLIP.value,
+            optimizer=_OPTIMIZER.value, lr=_LR.value or DEFAULT_LR[_OPTIMIZER.value], grad_clip_norm=_GRAD_CLIP.value,
             tmax=_TMAX.value, tf_servers=_TF_SERVERS.value, update_interval=_UPDATE_INTERVAL.value, eps_start=_EPS_START.value,
             eps_steps=_EPS_STEPS.value, seed=_SEED.value, log_interval=_LOG_INTERVAL.value,
             test_interval=_TEST_INTERVAL.value, test_games=_TEST_GAMES.value,
@@ -126,7 +129,8 @@ def main(argv):
             overwrite=_OVERWRITE.value)
         runner.train(config)
         return 0
-    except (config_lib.ConfigError, environment.EnvError, evaluation.EvalError) as e:
+    except (config_lib.ConfigError, environment.EnvError, evaluation.EvalError,
+            runner.NumericsError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
 

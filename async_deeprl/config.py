@@ -45,6 +45,7 @@ class TrainConfig:
     test_epsilon: float = 0.0
     test_max_steps: int = 27_000  # agent steps before a test game is cut
     overwrite: bool = False
+    max_nonfinite_updates: int = 100  # consecutive skipped non-finite updates that stop the run
 
     def validate(self):
         """Raises ConfigError (one line) for the first setting out of range."""

@@ -101,7 +101,8 @@ class QLearner:
         and `next_state` is that transition's s'. The loss is
         sum_i mask_i * (y_i - Q(s_i, a_i))^2 (padding has mask 0): the paper's
         per-transition gradients accumulated over the segment, applied once
-        through the shared optimizer.
+        through the shared optimizer. A segment whose loss or gradient is not
+        finite is skipped (NaN is returned) and changes nothing.
         """
         next_max = tf.reduce_max(self.target(next_state[None], training=False))
         y = targets + bootstrap * next_max
@@ -110,9 +111,16 @@ class QLearner:
             chosen = tf.gather(q, actions, axis=1, batch_dims=1)
             loss = tf.reduce_sum(mask * tf.square(y - chosen))
         grads = tape.gradient(loss, self.online.trainable_variables)
-        self.optimizer.learning_rate.assign(learning_rate)
-        self.optimizer.apply_gradients(zip(grads, self.online.trainable_variables))
-        return loss
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(tf.linalg.global_norm(grads))
+
+        def apply():
+            self.optimizer.learning_rate.assign(learning_rate)
+            self.optimizer.apply_gradients(zip(grads, self.online.trainable_variables))
+            return loss
+
+        # A non-finite loss or gradient never reaches the shared weights or slots;
+        # the caller sees the non-finite loss and counts it.
+        return tf.cond(finite, apply, lambda: tf.where(finite, loss, np.float32(np.nan)))
 
     def _sync_target(self):
         for target_var, online_var in zip(self.target.weights, self.online.weights):

@@ -30,6 +30,10 @@ TEST_COLUMNS = ("emulator_frames", "wall_time_s", "test_score_mean", "test_score
                 "test_score_min", "test_score_max", "test_length_mean", "test_scores")
 
 
+class NumericsError(RuntimeError):
+    """Training produced non-finite updates again and again; the message is one line."""
+
+
 def _say(message):
     print(message, flush=True)
 
@@ -110,6 +114,10 @@ class AsyncQTrainer:
         self._envs += [environment.make_env(config.game, seed=env_seed(i), **config.env_kwargs())
                        for i in range(1, config.threads)]
         env0 = self._envs[0]
+        if config.seed is not None:
+            import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
+
+            keras.utils.set_random_seed(config.seed)
         self.learner = QLearner(env0.num_actions, (84, 84, config.memory_len), config.optimizer,
                                 config.lr, config.grad_clip_norm)
         self.checkpointer = checkpointing.Checkpointer(config.logdir, self.learner.checkpoint_items())
@@ -132,6 +140,9 @@ class AsyncQTrainer:
             _say(f"resuming from {self.checkpointer.latest} at T={start_step}")
         self.counter = StepCounter(start_step)
         self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
+        self.target_syncs = 0  # this run's target syncs, one per update_interval crossed
+        self._nonfinite_streak = 0  # consecutive updates skipped for a non-finite loss
+        self._sync_lock = threading.Lock()
         lr_fn = lambda: self._learning_rate(self.counter.value)
         if config.tf_servers > 0:
             self._dispatcher = dispatch.BatchingDispatcher(self.learner, lr_fn, config.tmax,
@@ -188,6 +199,8 @@ class AsyncQTrainer:
             result = env.step(action)
             if step % cfg.update_interval == 0:
                 self.learner.sync_target()
+                with self._sync_lock:
+                    self.target_syncs += 1
             terminal = result.game_over or (cfg.life_loss_terminal and result.life_lost)
             segment.add(state, action, min(max(result.reward, -1.0), 1.0))
             if result.game_over:
@@ -201,12 +214,23 @@ class AsyncQTrainer:
                 segment.bootstrap = 0.0 if terminal else gamma
                 q, _, loss = dispatcher.request(state, segment)
                 self.stats.add_segment(q_sum, len(segment), loss)
+                self._check_finite(loss)
                 segment, q_sum = dispatch.Segment(), 0.0
             else:
                 q, target_max, _ = dispatcher.request(state, None)
                 segment.targets[-1] += gamma * target_max
             times[0] += t1 - t0
             times[1] += clock() - t1
+
+    def _check_finite(self, loss):
+        """Counts consecutive skipped (non-finite) updates; too many stop the run."""
+        with self._sync_lock:
+            self._nonfinite_streak = 0 if np.isfinite(loss) else self._nonfinite_streak + 1
+            streak = self._nonfinite_streak
+        if streak >= self.config.max_nonfinite_updates:
+            raise NumericsError(
+                f"{streak} updates in a row had a non-finite loss or gradient and were skipped "
+                f"(at T={self.counter.value}); lower --lr or check the game's rewards")
 
     def _tester_loop(self):
         cfg = self.config
@@ -301,7 +325,7 @@ class AsyncQTrainer:
         steps = self.counter.value - start_step
         _say(f"saved {path}; T={self.counter.value}, {steps / elapsed:.0f} agent steps/s")
         return dict(step=self.counter.value, checkpoint=path, seconds=elapsed,
-                    agent_steps_per_s=steps / elapsed)
+                    agent_steps_per_s=steps / elapsed, target_syncs=self.target_syncs)
 
 
 def train(config, stop_event=None):

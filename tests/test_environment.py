@@ -112,3 +112,16 @@ def test_catch_game_through_the_pixel_pipeline():
     scores = [r["score"] for r in results]
     assert all(r["steps"] == 60 for r in results)  # 10 blocks x 6 steps.
     assert -9 < np.mean(scores) < -3  # A random policy misses most blocks.
+
+
+def test_gym_path_max_pools_the_last_two_frames_of_a_repeat():
+    """Catch with a repeat of 2: the block falls two rows per step, the pooled frame shows both."""
+    env = make_env("async_deeprl.games:Catch-v0", action_repeat=2, seed=0)
+    first = env.reset()[..., -1]
+    block_rows = lambda frame: sorted({int(r) for r in np.nonzero(frame[:72] > 100)[0] // 12})
+    assert block_rows(first) == [0]
+    pooled = env.step(0).observation[..., -1]
+    assert block_rows(pooled) == [1, 2]  # rows of the repeat's two frames, not row 0
+    single = make_env("async_deeprl.games:Catch-v0", action_repeat=1, seed=0)
+    single.reset()
+    assert block_rows(single.step(0).observation[..., -1]) == [1]

@@ -15,6 +15,7 @@ def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path):
         log_interval=5_000, test_interval=0, seed=1)
     summary = runner.train(config)
     assert summary["step"] == 30_000
+    assert summary["target_syncs"] == 30  # exactly once per 1,000 global steps
 
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
     random_games = evaluation.play_games(env, None, 30, 1.0, np.random.default_rng(0), 1000)

@@ -97,3 +97,21 @@ def test_concurrent_updates_from_many_threads_stay_finite(batch):
     for t in threads:
         t.join()
     assert all(np.isfinite(w.numpy()).all() for w in learner.online.weights)
+
+
+def test_non_finite_update_is_never_applied(batch):
+    learner = QLearner(num_actions=3)
+    learner.train(*batch, np.float32(1e-3))
+    weights = [w.numpy() for w in learner.online.weights]
+    slots = [v.numpy() for v in learner.optimizer.variables if "iteration" not in v.path]
+    states, actions, targets = batch
+    for bad in (np.nan, np.inf):
+        poisoned = targets.copy()
+        poisoned[2] = bad
+        loss = learner.train(states, actions, poisoned, np.float32(1e-3))
+        assert not np.isfinite(float(loss))
+    for before, after in zip(weights, learner.online.weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    for before, after in zip(slots, [v for v in learner.optimizer.variables if "iteration" not in v.path]):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert np.isfinite(float(learner.train(*batch, np.float32(1e-3))))  # healthy again
