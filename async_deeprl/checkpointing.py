@@ -15,6 +15,10 @@ RUN_CONFIG = "run_config.json"
 CHECKPOINT_DIR = "checkpoints"
 
 
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be restored; the message is one line."""
+
+
 class Checkpointer:
     """Saves and restores a learner together with the run's progress counters."""
 
@@ -35,9 +39,15 @@ class Checkpointer:
 
     def restore_latest(self):
         """Restores the newest complete checkpoint; returns False if there is none."""
-        if self._manager.latest_checkpoint is None:
+        latest = self._manager.latest_checkpoint
+        if latest is None:
             return False
-        self._checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
+        try:
+            self._checkpoint.restore(latest).assert_existing_objects_matched()
+        except Exception as e:  # TF raises many types for damaged or mismatched files.
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise CheckpointError(f"checkpoint {latest} cannot be restored ({reason}); move it "
+                                  "out of the logdir or choose another --logdir") from None
         return True
 
     def save(self, step, frames, eps_mins):

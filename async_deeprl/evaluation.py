@@ -85,14 +85,23 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     if not os.path.isdir(logdir):
         raise EvalError(f"--logdir {logdir!r} does not exist; point --eval at a training logdir")
     description = checkpointing.read_run_config(logdir)
+    if description is None:
+        raise EvalError(f"--logdir {logdir!r} holds no training run (no run_config.json); "
+                        "point --eval at the --logdir of a training run")
     checkpoint = checkpointing.latest_checkpoint(logdir)
-    if description is None or checkpoint is None:
-        raise EvalError(f"--logdir {logdir!r} holds no run_config.json and checkpoint; "
-                        "train into it first or point --eval at a training logdir")
+    if checkpoint is None:
+        raise EvalError(f"--logdir {logdir!r} holds no complete checkpoint yet; train longer "
+                        "(one is saved every --log_interval steps and at exit)")
     env = environment.make_env(description["game"], seed=seed, record_rgb=video,
                                **description["env"])
     model = network.build_q_network(env.num_actions, tuple(description["input_shape"]))
-    tf.train.Checkpoint(online=model).restore(checkpoint).expect_partial()
+    try:
+        tf.train.Checkpoint(online=model).restore(checkpoint).expect_partial()
+    except Exception as e:  # TF raises many types for damaged or mismatched files.
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise EvalError(f"checkpoint {checkpoint} does not fit a {env.num_actions}-action "
+                        f"network for {description['game']} or is damaged ({reason}); "
+                        "point --logdir at an intact run of this game") from None
     q_fn = tf.function(lambda s: model(s, training=False),
                        input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)])
     frames = []

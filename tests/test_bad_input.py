@@ -1,0 +1,140 @@
+"""Bad input: one line naming the problem and the fix, exit code 1, nothing written or lost."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from absl import flags
+from absl.testing import flagsaver
+
+import run_dqn
+from async_deeprl import runner
+from async_deeprl.config import TrainConfig
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATCH = "async_deeprl.games:Catch-v0"
+
+
+class BoxActionPixels(gym.Env):
+    """Test double: RGB pixel observations with continuous actions, which the agent cannot use."""
+
+    observation_space = gym.spaces.Box(0, 255, (84, 84, 3), np.uint8)
+    action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+
+if "BoxActionPixels-v0" not in gym.registry:
+    gym.register(id="BoxActionPixels-v0", entry_point=BoxActionPixels)
+
+
+@pytest.fixture(scope="module")
+def catch_run(tmp_path_factory):
+    """A finished 300-step Catch run to copy from."""
+    logdir = str(tmp_path_factory.mktemp("catch") / "run")
+    runner.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=300,
+                             action_repeat=1, log_interval=100, test_interval=0, seed=0))
+    return logdir
+
+
+def _snapshot(path):
+    """Every file under `path` with its size and modification time."""
+    found = {}
+    for root, _, files in os.walk(path):
+        for name in files:
+            full = os.path.join(root, name)
+            found[full] = (os.path.getsize(full), os.path.getmtime(full))
+    return found
+
+
+def _copy(catch_run, tmp_path, edit=None):
+    logdir = str(tmp_path / "copy")
+    shutil.copytree(catch_run, logdir)
+    if edit:
+        edit(logdir)
+    return logdir
+
+
+def _corrupt(logdir):
+    data = [f for f in os.listdir(os.path.join(logdir, "checkpoints")) if ".data-" in f]
+    for name in data:
+        with open(os.path.join(logdir, "checkpoints", name), "r+b") as f:
+            f.truncate(100)
+
+
+def _other_game(logdir):
+    path = os.path.join(logdir, "run_config.json")
+    config = json.load(open(path))
+    config["game"] = "SpaceInvaders-v0"
+    config["env"]["action_set"] = "minimal"  # 6 actions; the checkpoint has 3
+    json.dump(config, open(path, "w"))
+
+
+CASES = {
+    "unknown game": (dict(game="NoSuchGame-v0"), None, "not a registered gymnasium id"),
+    "non-pixel env": (dict(game="CartPole-v1"), None, "RGB pixel space"),
+    "non-discrete env": (dict(game="BoxActionPixels-v0"), None, "a Discrete action space is needed"),
+    "eval missing dir": (dict(eval=True), "missing", "does not exist"),
+    "eval empty dir": (dict(eval=True), "empty", "holds no training run"),
+    "eval corrupt checkpoint": (dict(eval=True), _corrupt, "or is damaged"),
+    "eval other action count": (dict(eval=True), _other_game, "does not fit a 6-action network"),
+    "total_frames not above T": (dict(game=CATCH, action_repeat=1, total_frames=300, test_interval=0),
+                                 "copy", "is not above the step 300"),
+    "unwritable logdir": (dict(game=CATCH), "under-a-file", "is not writable"),
+    "another game's logdir": (dict(game="SpaceInvaders-v0"), "copy", "holds a run of"),
+    "corrupt checkpoint on resume": (dict(game=CATCH, action_repeat=1, total_frames=900), _corrupt,
+                                     "cannot be restored"),
+}
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS(["run_dqn"])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input(case, catch_run, tmp_path, capsys):
+    overrides, logdir_kind, message = CASES[case]
+    if logdir_kind is None:
+        logdir = str(tmp_path / "new")
+    elif logdir_kind == "missing":
+        logdir = str(tmp_path / "missing")
+    elif logdir_kind == "empty":
+        logdir = str(tmp_path / "empty")
+        os.makedirs(logdir)
+    elif logdir_kind == "under-a-file":
+        open(tmp_path / "a_file", "w").close()
+        logdir = str(tmp_path / "a_file" / "run")
+    elif logdir_kind == "copy":
+        logdir = _copy(catch_run, tmp_path)
+    else:
+        logdir = _copy(catch_run, tmp_path, logdir_kind)
+    before = _snapshot(logdir) if os.path.isdir(logdir) else None
+    with flagsaver.flagsaver(logdir=logdir, **overrides):
+        assert run_dqn.main(["run_dqn"]) == 1
+    err = capsys.readouterr().err.strip()
+    print(f"{case}: {err}")
+    assert err.startswith("error: ") and message in err, err
+    assert len(err.splitlines()) == 1
+    if before is not None:
+        assert _snapshot(logdir) == before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threads", "0"], "--threads must be >= 1"),
+    (["--tmax", "0"], "--tmax must be >= 1"),
+    (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
+    (["--lr", "-0.1"], "--lr must be > 0"),
+    (["--optimizer", "sgd"], "value should be one of <rmsprop|adam>"),
+])
+def test_out_of_range_flags_exit_non_zero_before_anything_runs(args, message, tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(REPO, "run_dqn.py"), *args,
+                             "--logdir", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert message in result.stderr.splitlines()[0]
+    assert not os.path.exists(tmp_path / "run")
