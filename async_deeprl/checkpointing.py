@@ -25,7 +25,7 @@ class Checkpointer:
     def __init__(self, logdir, trackables, max_to_keep=3):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.frames = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.eps_mins = tf.Variable(tf.zeros([0], tf.float32), shape=tf.TensorShape([None]),
+        self.eps_mins = tf.Variable(tf.zeros([0], tf.float64), shape=tf.TensorShape([None]),
                                     trainable=False)
         self._checkpoint = tf.train.Checkpoint(
             step=self.step, frames=self.frames, eps_mins=self.eps_mins, **trackables)
@@ -54,7 +54,7 @@ class Checkpointer:
         """Writes a checkpoint numbered by global agent step `step`; returns its path."""
         self.step.assign(step)
         self.frames.assign(frames)
-        self.eps_mins.assign(tf.constant(eps_mins, tf.float32))
+        self.eps_mins.assign(tf.constant(eps_mins, tf.float64))
         return self._manager.save(checkpoint_number=step)
 
 

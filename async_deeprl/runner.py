@@ -142,6 +142,7 @@ class AsyncQTrainer:
         self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
         self.target_syncs = 0  # this run's target syncs, one per update_interval crossed
         self._nonfinite_streak = 0  # consecutive updates skipped for a non-finite loss
+        self._pending_test_rows = []  # (step, row) of tests not yet covered by a checkpoint
         self._sync_lock = threading.Lock()
         lr_fn = lambda: self._learning_rate(self.counter.value)
         if config.tf_servers > 0:
@@ -248,12 +249,14 @@ class AsyncQTrainer:
                                             cfg.test_epsilon, rng, cfg.test_max_steps,
                                             stop=self._stop)
             summary = evaluation.summarize(results)
-            self.test_log.write(step, dict(
+            row = dict(
                 emulator_frames=self.emulator_frames(), wall_time_s=time.time() - self._start_time,
                 test_score_mean=summary["mean"], test_score_std=summary["std"],
                 test_score_min=summary["min"], test_score_max=summary["max"],
                 test_length_mean=float(np.mean([r["steps"] for r in results])),
-                test_scores=" ".join(f"{r['score']:g}" for r in results)))
+                test_scores=" ".join(f"{r['score']:g}" for r in results))
+            with self._sync_lock:  # Written by the main thread after the next checkpoint.
+                self._pending_test_rows.append((step, row))
             _say(f"test at T={step}: mean {summary['mean']:.1f} over {cfg.test_games} games "
                  f"({time.time() - start:.0f} s)")
             next_test = (self.counter.value // cfg.test_interval + 1) * cfg.test_interval
@@ -263,16 +266,29 @@ class AsyncQTrainer:
         return not any(t.is_alive() for t in self._learner_threads)
 
     # Main thread ----------------------------------------------------------
-    def _log_row(self, last):
+    def _checkpoint_and_log(self, last):
+        """Saves a checkpoint, then writes the rows it covers.
+
+        Rows are written only after the checkpoint that covers their step is
+        complete, so a run killed at any moment and resumed from its latest
+        checkpoint never logs a step twice; at most the rows of one interval
+        are lost.
+        """
         now, step, frames = time.time(), self.counter.value, self.emulator_frames()
+        path = self.checkpointer.save(step, frames, self.eps_mins)
+        with self._sync_lock:
+            tests, self._pending_test_rows = self._pending_test_rows, []
+        for test_step, row in tests:
+            self.test_log.write(test_step, row)
+        if step == last["step"]:
+            return path
         elapsed = max(now - last["time"], 1e-9)
         sps = (step - last["step"]) / elapsed
-        fps = (frames - last["frames"]) / elapsed
         row = self.stats.drain()
         eps_mean = float(np.mean([self._epsilon(step, e) for e in self.eps_mins]))
         row.update(emulator_frames=frames, wall_time_s=now - self._start_time,
                    epsilon_mean=eps_mean, learning_rate=self._learning_rate(step),
-                   agent_steps_per_s=sps, emulator_frames_per_s=fps)
+                   agent_steps_per_s=sps, emulator_frames_per_s=(frames - last["frames"]) / elapsed)
         self.train_log.write(step, row)
         eta = (self.config.total_frames - step) / sps if sps > 0 else float("inf")
         _say(f"{time.strftime('%H:%M:%S')} T={step} frames={frames} "
@@ -280,9 +296,7 @@ class AsyncQTrainer:
              f"eps={eps_mean:.3f} lr={row['learning_rate']:.2e} steps/s={sps:.0f} "
              f"eta={eta / 3600:.1f}h")
         last.update(time=now, step=step, frames=frames)
-
-    def _save(self):
-        return self.checkpointer.save(self.counter.value, self.emulator_frames(), self.eps_mins)
+        return path
 
     def run(self):
         """Trains until `total_frames` global agent steps or a stop; returns a summary dict."""
@@ -305,16 +319,13 @@ class AsyncQTrainer:
             while not self._learners_done():
                 self._stop.wait(0.1)
                 if self.counter.value >= next_log:
-                    self._log_row(last)
-                    self._save()
+                    self._checkpoint_and_log(last)
                     next_log = (self.counter.value // cfg.log_interval + 1) * cfg.log_interval
             self._stop.set()
             for t in workers:
                 t.join()
             self._dispatcher.close()
-        if self.counter.value > last["step"]:
-            self._log_row(last)
-        path = self._save()
+        path = self._checkpoint_and_log(last)
         self.train_log.close()
         self.test_log.close()
         for env in self._envs:

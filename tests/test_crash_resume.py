@@ -1,0 +1,88 @@
+"""SIGKILL a real training run at random moments, restart it, and check nothing is lost twice."""
+
+import csv
+import glob
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import tensorflow as tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOG_INTERVAL = 300
+TOTAL = 3000
+ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--threads", "2",
+        "--total_frames", str(TOTAL), "--log_interval", str(LOG_INTERVAL), "--test_interval", "600",
+        "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0"]
+
+
+def _start(logdir):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *ARGS,
+                             "--logdir", logdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+
+
+def _read_until_started(proc):
+    """Lines up to the last 'thread i: eps_min' line (training starts right after)."""
+    lines = []
+    while True:
+        line = proc.stdout.readline()
+        assert line, "the run ended before it started training:\n" + "".join(lines)
+        lines.append(line)
+        if line.startswith("thread 1: eps_min"):
+            return lines
+
+
+def _latest_step(logdir):
+    path = tf.train.latest_checkpoint(os.path.join(logdir, "checkpoints"))
+    return None if path is None else int(path.rsplit("-", 1)[1])
+
+
+def _tb_steps(logdir, tag):
+    steps = []
+    for path in glob.glob(os.path.join(logdir, "tb", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            steps += [event.step for v in event.summary.value if v.tag == tag]
+    return sorted(steps)
+
+
+def test_sigkill_at_random_moments_then_resume(tmp_path):
+    logdir = str(tmp_path / "run")
+    rng = random.Random(0)
+    eps_lines, resumed_at = None, []
+    for kill in range(4):
+        before = _latest_step(logdir)
+        proc = _start(logdir)
+        lines = _read_until_started(proc)
+        if before is not None:
+            assert any(f"at T={before}" in line for line in lines if line.startswith("resuming")), lines
+            resumed_at.append(before)
+        eps = [line for line in lines if "eps_min" in line]
+        assert eps_lines is None or eps == eps_lines  # each thread keeps its eps_min
+        eps_lines = eps
+        time.sleep(rng.uniform(0.5, 4.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    final = _start(logdir)
+    out, _ = final.communicate(timeout=300)
+    assert final.returncode == 0, out
+    assert _latest_step(logdir) == TOTAL
+    assert len(resumed_at) >= 2 and resumed_at == sorted(resumed_at)
+
+    with open(os.path.join(logdir, "train.csv"), newline="") as f:
+        steps = [int(r["agent_steps"]) for r in csv.DictReader(f)]
+    assert steps == sorted(set(steps)), steps  # no duplicates
+    assert steps[-1] == TOTAL
+    gaps = [b - a for a, b in zip([0] + steps, steps)]
+    assert max(gaps) <= 2 * LOG_INTERVAL + 300, gaps  # at most one interval lost per kill
+    tb = _tb_steps(logdir, "train/agent_steps_per_s")
+    assert tb == steps  # TensorBoard holds the same rows, each once
+    with open(os.path.join(logdir, "test.csv"), newline="") as f:
+        test_steps = [int(r["agent_steps"]) for r in csv.DictReader(f)]
+    assert test_steps == sorted(set(test_steps))
+    assert _tb_steps(logdir, "test/test_score_mean") == test_steps
