@@ -86,3 +86,22 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         test_steps = [int(r["agent_steps"]) for r in csv.DictReader(f)]
     assert test_steps == sorted(set(test_steps))
     assert _tb_steps(logdir, "test/test_score_mean") == test_steps
+
+
+def test_sigterm_stops_all_threads_saves_and_exits_zero(tmp_path):
+    logdir = str(tmp_path / "run")
+    args = [a if a != str(TOTAL) else str(10**9) for a in ARGS]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *args, "--threads", "4",
+                             "--logdir", logdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)
+    _read_until_started(proc)
+    time.sleep(3)
+    sent = time.time()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert time.time() - sent < 15
+    assert "SIGTERM received" in out
+    saved = _latest_step(logdir)
+    assert saved is not None and f"ckpt-{saved}; T={saved}" in out

@@ -72,3 +72,16 @@ def test_eps_min_draws_are_reproducible_with_many_threads(tmp_path):
     a = runner.AsyncQTrainer(_tiny(tmp_path / "a", threads=8)).eps_mins
     b = runner.AsyncQTrainer(_tiny(tmp_path / "b", threads=8)).eps_mins
     assert a == b and len(a) == 8
+
+
+@pytest.mark.parametrize("tf_servers", [0, 2])
+def test_stress_sixteen_threads_of_tiny_updates(tmp_path, tf_servers):
+    """16 learner threads updating after every step: T ends exact, weights stay finite."""
+    config = _tiny(tmp_path, threads=16, tmax=1, total_frames=1500, update_interval=50,
+                   tf_servers=tf_servers)
+    trainer = runner.AsyncQTrainer(config)
+    summary = trainer.run()
+    assert summary["step"] == 1500 and trainer.counter.value == 1500
+    assert summary["target_syncs"] == 30
+    assert all(np.isfinite(w.numpy()).all() for w in trainer.learner.online.weights)
+    assert all(np.isfinite(v.numpy()).all() for v in trainer.learner.optimizer.variables)

@@ -1,0 +1,21 @@
+"""Evaluation games end even when the policy never starts the game."""
+
+import numpy as np
+
+from async_deeprl import evaluation
+from async_deeprl.environment import make_env
+
+
+def test_a_policy_that_never_starts_the_game_is_cut_at_max_steps():
+    env = make_env("ALE/Breakout-v5", action_set="minimal", seed=0)
+    assert env.action_names[0] == "NOOP"
+    always_noop = lambda states: np.array([[1.0, 0.0, 0.0, 0.0]])  # Breakout waits for FIRE.
+    results = evaluation.play_games(env, always_noop, 2, 0.0, np.random.default_rng(0), max_steps=300)
+    assert [r["steps"] for r in results] == [300, 300]
+    assert all(r["truncated"] for r in results) and all(r["score"] == 0 for r in results)
+
+
+def test_summarize_on_hand_made_scores():
+    results = [dict(score=s, steps=10, truncated=False) for s in (10.0, 20.0, 60.0)]
+    assert evaluation.summarize(results) == dict(games=3, mean=30.0, std=np.std([10, 20, 60]),
+                                                 min=10.0, max=60.0)
