@@ -1,0 +1,106 @@
+"""Score curves of one or more runs against the published reference points.
+
+    python -m async_deeprl.plot runs/SpaceInvaders-v0 [more logdirs] --out assets/spaceinvaders.png
+
+Reads each logdir's test.csv (greedy test games; the blog's figure used the mean of 3 every
+80,000 agent steps) and train.csv (training games), and draws the score against global agent
+steps and against wall-clock hours, raw and smoothed.
+"""
+
+import csv
+import os
+
+import numpy as np
+from absl import app, flags
+
+_OUT = flags.DEFINE_string("out", "assets/scores.png", "PNG to write.")
+_SMOOTH = flags.DEFINE_integer("smooth", 10, "Moving-average window, in log rows.")
+_REFERENCE = flags.DEFINE_enum("reference", "spaceinvaders", ["spaceinvaders", "pong", "none"],
+                               "Which published reference points to draw.")
+
+# (agent steps, score, label) read off the published figures; agent steps = the blog's "frames".
+BLOG_SPACEINVADERS = [(3e6, 400), (20e6, 500), (50e6, 600), (80e6, 675)]
+REFERENCES = {
+    "spaceinvaders": dict(
+        points=BLOG_SPACEINVADERS,
+        points_label="blog fig. 5 (8 threads, mean of 3 greedy tests), smoothed",
+        band=(650, 750), band_label="A3C paper fig. 1: one-step Q, 16 threads, 14 h (~650-750)"),
+    "pong": dict(points=[], points_label="",
+                 band=(19, 20), band_label="A3C paper fig. 1: one-step Q, 16 threads, 14 h (~19-20)"),
+}
+
+
+def read_rows(path):
+    """The rows of a CSV log as a list of dicts; an absent file gives []."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def moving_average(values, window):
+    """Trailing mean over up to `window` values (shorter at the start)."""
+    values = np.asarray(values, np.float64)
+    out = np.empty_like(values)
+    for i in range(len(values)):
+        out[i] = values[max(0, i + 1 - window):i + 1].mean()
+    return out
+
+
+def run_curve(logdir):
+    """(label, agent steps, wall-clock hours, scores) of a run: test games, else training games."""
+    rows = read_rows(os.path.join(logdir, "test.csv"))
+    kind, key = "test", "test_score_mean"
+    if not rows:
+        rows = read_rows(os.path.join(logdir, "train.csv"))
+        kind, key = "train", "score_mean"
+    rows = [r for r in rows if r.get(key) not in (None, "", "nan")]
+    steps = np.array([float(r["agent_steps"]) for r in rows])
+    hours = np.array([float(r["wall_time_s"]) / 3600 for r in rows])
+    scores = np.array([float(r[key]) for r in rows])
+    return f"{os.path.basename(os.path.normpath(logdir))} ({kind} games)", steps, hours, scores
+
+
+def plot(logdirs, out, smooth=10, reference="spaceinvaders"):
+    """Draws score vs agent steps and vs hours for `logdirs`; writes the PNG `out`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (by_steps, by_hours) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for i, logdir in enumerate(logdirs):
+        label, steps, hours, scores = run_curve(logdir)
+        color = f"C{i}"
+        for ax, x in ((by_steps, steps / 1e6), (by_hours, hours)):
+            ax.plot(x, scores, ".", color=color, alpha=0.35, ms=4)
+            ax.plot(x, moving_average(scores, smooth), "-", color=color,
+                    label=f"{label}, {smooth}-row mean")
+    ref = REFERENCES.get(reference)
+    if ref:
+        if ref["points"]:
+            xs, ys = zip(*ref["points"])
+            by_steps.plot(np.array(xs) / 1e6, ys, "k*", ms=10, label=ref["points_label"])
+        for ax in (by_steps, by_hours):
+            ax.axhspan(*ref["band"], color="gray", alpha=0.15, label=ref["band_label"])
+    by_steps.set_xlabel("global agent steps (millions; 4 emulator frames each)")
+    by_hours.set_xlabel("wall-clock hours")
+    for ax in (by_steps, by_hours):
+        ax.set_ylabel("game score (true, unclipped)")
+        ax.grid(alpha=0.3)
+    by_steps.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def main(argv):
+    if len(argv) < 2:
+        raise app.UsageError("give one or more logdirs")
+    print(plot(argv[1:], _OUT.value, _SMOOTH.value, _REFERENCE.value))
+
+
+if __name__ == "__main__":
+    app.run(main)
