@@ -158,6 +158,10 @@ class PixelEnv:
         return StepResult(self._stack.push(self._process(frame)), float(reward),
                           bool(life_lost), bool(game_over))
 
+    def set_seed(self, seed):
+        """Seeds the next reset (emulator and no-op draws) with `seed`."""
+        self._seed = seed
+
     def rgb_frame(self):
         """The last RGB screen (before preprocessing), or None if not recorded."""
         return None
@@ -259,6 +263,8 @@ class GymPixelEnv(PixelEnv):
     def reset(self):
         """Starts a new game (with random no-ops for ALE) and returns the first observation."""
         seed, self._seed = self._seed, None
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
         obs, info = self._env.reset(seed=seed)
         self._count_frames(info)
         for _ in range(int(self._rng.integers(0, self._noop_max + 1))):

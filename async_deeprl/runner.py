@@ -104,10 +104,7 @@ class AsyncQTrainer:
         self.config = config
         self._stop = stop_event or threading.Event()
         self._errors = []
-        seed_seq = np.random.SeedSequence(config.seed)
-        self._seeds = seed_seq.spawn(config.threads + 2)
         env_seed = lambda i: None if config.seed is None else config.seed + 1 + i
-        self._test_env_seed = None if config.seed is None else config.seed + 10_000
         # Validate the game before anything is written to the logdir.
         self._envs = [environment.make_env(config.game, seed=env_seed(0), **config.env_kwargs())]
         resume = prepare_logdir(config, self._envs[0])
@@ -125,8 +122,8 @@ class AsyncQTrainer:
         self.learner.warm_up(config.tmax, sorted({dispatch.batch_size_for(n)
                                                   for n in range(1, config.threads + 1)}))
         start_step, self._frames_base = 0, 0
-        eps_rng = np.random.default_rng(self._seeds[-1])
-        self.eps_mins = schedules.sample_eps_mins(config.threads, eps_rng)
+        self.eps_mins = schedules.sample_eps_mins(
+            config.threads, np.random.default_rng(np.random.SeedSequence(config.seed)))
         if resume:
             self.checkpointer.restore_latest()
             start_step = int(self.checkpointer.step.numpy())
@@ -138,6 +135,13 @@ class AsyncQTrainer:
                     f"--total_frames {config.total_frames} is not above the step {start_step} "
                     f"this logdir resumes from; raise --total_frames or choose another --logdir")
             _say(f"resuming from {self.checkpointer.latest} at T={start_step}")
+        # Seeded streams continue differently after a resume instead of replaying the start.
+        if config.seed is not None and start_step:
+            for i, env in enumerate(self._envs):
+                env.set_seed(config.seed + 1 + i + config.threads * start_step)
+        entropy = None if config.seed is None else [config.seed, start_step]
+        self._seeds = np.random.SeedSequence(entropy).spawn(config.threads + 1)
+        self._test_env_seed = None if config.seed is None else config.seed + 10_000 + start_step
         self.counter = StepCounter(start_step)
         self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
         self.target_syncs = 0  # this run's target syncs, one per update_interval crossed
@@ -236,7 +240,7 @@ class AsyncQTrainer:
     def _tester_loop(self):
         cfg = self.config
         env = environment.make_env(cfg.game, seed=self._test_env_seed, **cfg.env_kwargs())
-        rng = np.random.default_rng(self._seeds[-2])
+        rng = np.random.default_rng(self._seeds[-1])
         next_test = (self.counter.value // cfg.test_interval + 1) * cfg.test_interval
         while not self._stop.is_set():
             if self.counter.value < next_test:
