@@ -4,7 +4,6 @@ Every step argument here counts global agent steps (one action chosen by one
 thread), summed over threads; none of them counts emulator frames.
 """
 
-import numpy as np
 
 # The paper's per-thread final exploration rates and their probabilities.
 EPS_MIN_VALUES = (0.1, 0.01, 0.5)
