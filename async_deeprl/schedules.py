@@ -4,7 +4,6 @@ Every step argument here counts global agent steps (one action chosen by one
 thread), summed over threads; none of them counts emulator frames.
 """
 
-
 # The paper's per-thread final exploration rates and their probabilities.
 EPS_MIN_VALUES = (0.1, 0.01, 0.5)
 EPS_MIN_PROBS = (0.4, 0.3, 0.3)
