@@ -96,7 +96,10 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
                                **description["env"])
     model = network.build_q_network(env.num_actions, tuple(description["input_shape"]))
     try:
-        tf.train.Checkpoint(online=model).restore(checkpoint).expect_partial()
+        # Training checkpoints also hold the target network and optimizer; only the
+        # online weights are needed, and every one of them must be in the file.
+        tf.train.Checkpoint(online=model).restore(checkpoint).assert_existing_objects_matched(
+        ).expect_partial()
     except Exception as e:  # TF raises many types for damaged or mismatched files.
         reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise EvalError(f"checkpoint {checkpoint} does not fit a {env.num_actions}-action "

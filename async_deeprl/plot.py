@@ -20,9 +20,12 @@ _REFERENCE = flags.DEFINE_enum("reference", "spaceinvaders", ["spaceinvaders", "
 
 # (agent steps, score, label) read off the published figures; agent steps = the blog's "frames".
 BLOG_SPACEINVADERS = [(3e6, 400), (20e6, 500), (50e6, 600), (80e6, 675)]
+# The blog reached its 3M-step point after about 1.5 hours on a GTX 980 Ti.
+BLOG_SPACEINVADERS_HOURS = [(1.5, 400)]
 REFERENCES = {
     "spaceinvaders": dict(
-        points=BLOG_SPACEINVADERS,
+        points=BLOG_SPACEINVADERS, hour_points=BLOG_SPACEINVADERS_HOURS,
+        hour_points_label="blog: ~400 at 3M steps after ~1.5 h on a GTX 980 Ti",
         points_label="blog fig. 5 (8 threads, mean of 3 greedy tests), smoothed",
         band=(650, 750), band_label="A3C paper fig. 1: one-step Q, 16 threads, 14 h (~650-750)"),
     "pong": dict(points=[], points_label="",
@@ -47,6 +50,22 @@ def moving_average(values, window):
     return out
 
 
+def cumulative_hours(wall_time_s):
+    """Wall-clock hours summed over resumed sessions.
+
+    Each session's log restarts `wall_time_s` from 0; a drop marks a resume and
+    the previous session's last value is carried over. Time between a
+    session's last row and its end is not counted.
+    """
+    total, offset, previous = [], 0.0, 0.0
+    for t in np.asarray(wall_time_s, np.float64):
+        if t < previous:
+            offset += previous
+        total.append(offset + t)
+        previous = t
+    return np.array(total) / 3600.0
+
+
 def run_curve(logdir):
     """(label, agent steps, wall-clock hours, scores) of a run: test games, else training games."""
     rows = read_rows(os.path.join(logdir, "test.csv"))
@@ -56,7 +75,7 @@ def run_curve(logdir):
         kind, key = "train", "score_mean"
     rows = [r for r in rows if r.get(key) not in (None, "", "nan")]
     steps = np.array([float(r["agent_steps"]) for r in rows])
-    hours = np.array([float(r["wall_time_s"]) / 3600 for r in rows])
+    hours = cumulative_hours([float(r["wall_time_s"]) for r in rows])
     scores = np.array([float(r[key]) for r in rows])
     return f"{os.path.basename(os.path.normpath(logdir))} ({kind} games)", steps, hours, scores
 
@@ -81,10 +100,14 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders"):
         if ref["points"]:
             xs, ys = zip(*ref["points"])
             by_steps.plot(np.array(xs) / 1e6, ys, "k*", ms=10, label=ref["points_label"])
+        if ref.get("hour_points"):
+            xs, ys = zip(*ref["hour_points"])
+            by_hours.plot(xs, ys, "k*", ms=10, label=ref["hour_points_label"])
+            by_hours.legend(fontsize=7, loc="upper left")
         for ax in (by_steps, by_hours):
             ax.axhspan(*ref["band"], color="gray", alpha=0.15, label=ref["band_label"])
     by_steps.set_xlabel("global agent steps (millions; 4 emulator frames each)")
-    by_hours.set_xlabel("wall-clock hours")
+    by_hours.set_xlabel("wall-clock hours (summed over resumed sessions)")
     for ax in (by_steps, by_hours):
         ax.set_ylabel("game score (true, unclipped)")
         ax.grid(alpha=0.3)

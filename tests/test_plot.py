@@ -39,3 +39,10 @@ def test_plot_falls_back_to_training_rows(tmp_path):
                                dict(agent_steps=2000, wall_time_s=20, score_mean=7.5)])
     label, steps, _, scores = plot.run_curve(str(run))
     assert label == "run (train games)" and steps.tolist() == [2000] and scores.tolist() == [7.5]
+
+
+def test_cumulative_hours_carries_over_resumed_sessions():
+    # Two sessions: the second restarts wall_time_s from 0 after 7200 s.
+    hours = plot.cumulative_hours([3600, 7200, 1800, 3600])
+    np.testing.assert_allclose(hours, [1.0, 2.0, 2.5, 3.0])
+    np.testing.assert_allclose(plot.cumulative_hours([]), [])
