@@ -7,6 +7,7 @@ Configs:  python run_dqn.py --flagfile flags/spaceinvaders_blog.flags
 
 import os
 import sys
+import time
 
 from absl import app
 from absl import flags
@@ -28,7 +29,7 @@ _TOTAL_FRAMES = flags.DEFINE_integer(
     "emulator frames are action_repeat times more).")
 _ACTION_REPEAT = flags.DEFINE_integer("action_repeat", 4, "Emulator frames per agent step.")
 _MEMORY_LEN = flags.DEFINE_integer("memory_len", 4, "Frames stacked into one observation.")
-_NOOP_MAX = flags.DEFINE_integer("noop_max", 30, "Most random no-op agent actions at the start of an ALE game.")
+_NOOP_MAX = flags.DEFINE_integer("noop_max", 30, "Most random no-ops at the start of an ALE game: single emulator frames (id steps with --id_frameskip).")
 _STICKY_PROB = flags.DEFINE_float(
     "sticky_prob", None, "Sticky-action probability (0..1); unset keeps the game id's own "
     "(v0, v5: 0.25; v4: 0).")
@@ -69,12 +70,12 @@ _TEST_INTERVAL = flags.DEFINE_integer(
 _TEST_GAMES = flags.DEFINE_integer("test_games", 3, "Full games per test.")
 _TEST_EPSILON = flags.DEFINE_float("test_epsilon", 0.0, "Exploration rate during test games.")
 _TEST_MAX_STEPS = flags.DEFINE_integer(
-    "test_max_steps", 27_000, "Agent steps after which a test or eval game is cut (27,000 = 30 min of play).")
+    "test_max_steps", 27_000, "Agent steps after which a test or eval game is cut (27,000 = 30 min of play at --action_repeat 4).")
 _OVERWRITE = flags.DEFINE_bool(
     "overwrite", False, "If --logdir holds another game's run, move it aside and start afresh.")
 _EVAL_ITER = flags.DEFINE_integer("eval_iter", 5, "Full games played by --eval.")
 _EVAL_EPSILON = flags.DEFINE_float("eval_epsilon", 0.0, "Exploration rate of --eval (0: greedy, as in 2016).")
-_EVALDIR = flags.DEFINE_string("evaldir", None, "Where --eval writes eval.json and game0.gif (default: <logdir>/eval).")
+_EVALDIR = flags.DEFINE_string("evaldir", None, "Where --eval writes eval.json and game0.gif; must not hold an eval.json yet (default: a new <logdir>/eval/<UTC date-time>).")
 _VIDEO = flags.DEFINE_bool("video", True, "Write a GIF of the first --eval game.")
 
 for _holder, _low in ((_THREADS, 1), (_TMAX, 1), (_TOTAL_FRAMES, 1), (_ACTION_REPEAT, 1),
@@ -112,7 +113,7 @@ def main(argv):
             if _LOGDIR.value is None:
                 raise evaluation.EvalError("--eval needs --logdir DIR, the directory of a training run")
             evaluation.evaluate_logdir(
-                logdir, _EVALDIR.value or os.path.join(logdir, "eval"), _EVAL_ITER.value,
+                logdir, _EVALDIR.value or os.path.join(logdir, "eval", time.strftime("%Y%m%d-%H%M%S", time.gmtime())), _EVAL_ITER.value,
                 _EVAL_EPSILON.value, _TEST_MAX_STEPS.value, seed=_SEED.value, video=_VIDEO.value)
             return 0
         config = config_lib.TrainConfig(

@@ -27,7 +27,7 @@ _THREADS = flags.DEFINE_list("threads", ["1", "2", "4", "8", "16"], "Comma-separ
 _SECONDS = flags.DEFINE_float("seconds", 20.0, "Measured seconds per phase (after warm-up).")
 _WARMUP = flags.DEFINE_float("warmup", 5.0, "Seconds run before measuring each phase.")
 _TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the trainer (0: direct calls).")
-_OUT = flags.DEFINE_string("out", "assets/bench", "Path prefix of the .json and .png results ('' for none).")
+_OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 
 def _cpu_name():

@@ -73,9 +73,20 @@ def write_run_config(logdir, config):
 
 
 def read_run_config(logdir):
-    """The run description of `logdir`, or None if it has none."""
+    """The run description of `logdir`, or None if it has none.
+
+    Raises CheckpointError (one line) if the file is there but damaged.
+    """
     path = os.path.join(logdir, RUN_CONFIG)
     if not os.path.exists(path):
         return None
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            description = json.load(f)
+    except (OSError, ValueError) as e:
+        raise CheckpointError(f"{path} cannot be read ({e}); restore it from a copy or choose "
+                              "another --logdir") from None
+    if not isinstance(description, dict):
+        raise CheckpointError(f"{path} does not hold a run description; restore it from a copy "
+                              "or choose another --logdir")
+    return description

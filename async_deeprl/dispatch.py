@@ -7,8 +7,9 @@ max over actions of it". Two dispatchers answer it with the same compiled
 
 - `DirectDispatcher`: the calling thread runs the step itself. Threads update
   the shared weights concurrently without a lock, as in the paper.
-- `BatchingDispatcher`: one server thread runs every step; the requests of all
-  threads that wait at the same moment go into one call, in which each
+- `BatchingDispatcher`: `servers` server threads (the trainer's default is 2)
+  run every step; the requests of all threads that wait at the same moment go
+  into one call of whichever server is free, in which each
   thread's segment is still its own update, applied one after another, and
   every thread then acts on the updated weights with one batched forward pass.
   TensorFlow's fixed cost of an acting call (about 1 ms on a CPU) is paid once
@@ -110,7 +111,7 @@ class _Request:
 
 
 class BatchingDispatcher:
-    """One server thread answers the requests of all learner threads, batched per call."""
+    """`servers` server threads answer the requests of all learner threads, batched per call."""
 
     def __init__(self, learner, learning_rate_fn, tmax, servers=1):
         self._learner, self._lr, self._tmax = learner, learning_rate_fn, tmax

@@ -23,6 +23,8 @@ def play_games(env, q_fn, num_games, epsilon, rng, max_steps, on_frame=None, sto
         never starts the game still ends.
       on_frame: optional callback(game_index, env) called after reset and after
         every step, e.g. to record video frames.
+      stop: optional threading.Event; once set, the current game is cut and
+        each remaining game plays one step (the caller discards the results).
     Returns:
       A list of dicts with the true `score`, `steps` (agent steps) and `truncated`.
     """
@@ -58,7 +60,11 @@ def summarize(results):
                 min=float(scores.min()), max=float(scores.max()))
 
 
-def write_gif(frames, path, fps=30):
+# Frames of game 0 kept for the GIF: 5 minutes of play at action repeat 4, ~450 MB of RGB.
+MAX_GIF_FRAMES = 4500
+
+
+def write_gif(frames, path, fps=15):
     """Writes RGB uint8 frames as an animated GIF."""
     import imageio.v2 as imageio
 
@@ -75,8 +81,10 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
 
     Reads the game and preprocessing from the logdir's run description, prints
     each score and the mean, and writes `<evaldir>/eval.json` and, if `video`,
-    `<evaldir>/game0.gif` (the first game). Returns the JSON summary.
-    Raises EvalError (one line) if the logdir or its checkpoint is missing.
+    `<evaldir>/game0.gif` (the first game, at most MAX_GIF_FRAMES agent steps,
+    real-time speed). Returns the JSON summary. Raises EvalError (one line) if
+    the logdir or its checkpoint is missing or damaged, or if `evaldir` already
+    holds an eval.json or cannot be written.
     """
     import tensorflow as tf
 
@@ -88,6 +96,9 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     if description is None:
         raise EvalError(f"--logdir {logdir!r} holds no training run (no run_config.json); "
                         "point --eval at the --logdir of a training run")
+    if os.path.exists(os.path.join(evaldir, "eval.json")):
+        raise EvalError(f"--evaldir {evaldir!r} already holds eval.json; choose another --evaldir "
+                        "(results are never overwritten)")
     checkpoint = checkpointing.latest_checkpoint(logdir)
     if checkpoint is None:
         raise EvalError(f"--logdir {logdir!r} holds no complete checkpoint yet; train longer "
@@ -110,7 +121,8 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     frames = []
 
     def record(game_index, env_):
-        if game_index == 0 and video and env_.rgb_frame() is not None:
+        if (game_index == 0 and video and len(frames) < MAX_GIF_FRAMES
+                and env_.rgb_frame() is not None):
             frames.append(np.array(env_.rgb_frame()))
 
     rng = np.random.default_rng(seed)
@@ -123,9 +135,15 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
                    epsilon=epsilon, max_steps=max_steps, results=results)
     print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
           f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)
-    os.makedirs(evaldir, exist_ok=True)
-    write_json(summary, os.path.join(evaldir, "eval.json"))
+    try:
+        os.makedirs(evaldir, exist_ok=True)
+    except OSError as e:
+        raise EvalError(f"--evaldir {evaldir!r} cannot be created ({e.strerror}); choose another "
+                        "--evaldir") from None
     if frames:
-        write_gif(frames, os.path.join(evaldir, "game0.gif"))
+        # One recorded frame per agent step: real-time speed is 60 / action_repeat frames/s.
+        fps = 60.0 / description["env"].get("action_repeat", 4)
+        write_gif(frames, os.path.join(evaldir, "game0.gif"), fps=fps)
         summary["video"] = os.path.join(evaldir, "game0.gif")
+    write_json(summary, os.path.join(evaldir, "eval.json"))
     return summary

@@ -67,7 +67,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         path = export_weights(args.logdir, args.outdir, args.checkpoint)
-    except ExportError as e:
+    except (ExportError, checkpointing.CheckpointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     size = sum(os.path.getsize(os.path.join(root, f))

@@ -55,7 +55,9 @@ def cumulative_hours(wall_time_s):
 
     Each session's log restarts `wall_time_s` from 0; a drop marks a resume and
     the previous session's last value is carried over. Time between a
-    session's last row and its end is not counted.
+    session's last row and its end is not counted, nor is a resume whose
+    first row comes later than the previous session's last one (a session
+    shorter than one log interval of the next).
     """
     total, offset, previous = [], 0.0, 0.0
     for t in np.asarray(wall_time_s, np.float64):

@@ -1,8 +1,9 @@
 """Asynchronous one-step Q-learning: the target helper and the shared learner.
 
 `QLearner` owns the shared online network, the target network and the shared
-optimizer. Learner threads call it concurrently without a lock (the paper's
-lock-free asynchronous updates); TensorFlow runs each call without the GIL.
+optimizer. Its callers (the TF server threads, or the learner threads with
+`--tf_servers 0`) run it concurrently without a lock, as the paper's lock-free
+asynchronous updates do; TensorFlow runs each call without the GIL.
 """
 
 import numpy as np
@@ -33,7 +34,7 @@ class QLearner:
 
     `act`, `q_values` and `train_segment` are tf.functions compiled with XLA,
     which on a CPU cuts the fixed cost of each call and of each op of these
-    small networks (measured: a 5-transition update 7-8 ms -> ~4 ms). XLA
+    small networks (measured: a 5-transition update ~10 ms -> ~7 ms). XLA
     compiles once per input shape, so callers pad batches to a few sizes and
     segments to `tmax` (see `dispatch`).
     """

@@ -9,6 +9,7 @@ checkpoints; a tester thread plays greedy test games on its own environment.
 
 import contextlib
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -91,6 +92,16 @@ def prepare_logdir(config, env):
             _say(f"moved the previous run in {logdir} to {aside}")
             os.makedirs(logdir)
             previous = None
+    if previous is not None:
+        # JSON round trip so that tuples and lists, ints and floats compare alike.
+        wanted = json.loads(json.dumps(config.env_kwargs()))
+        changed = sorted(k for k in set(wanted) | set(previous.get("env", {}))
+                         if previous.get("env", {}).get(k) != wanted.get(k))
+        if changed:
+            was = ", ".join(f"--{k}={previous.get('env', {}).get(k)}" for k in changed)
+            raise ConfigError(
+                f"--logdir {logdir!r} was trained with {was}; resume with the same values "
+                "(the network was trained on that input) or choose another --logdir")
     if previous is None:
         checkpointing.write_run_config(logdir, _run_description(config, env))
     return checkpointing.latest_checkpoint(logdir) is not None
@@ -252,6 +263,8 @@ class AsyncQTrainer:
             results = evaluation.play_games(env, self.learner.q_values, cfg.test_games,
                                             cfg.test_epsilon, rng, cfg.test_max_steps,
                                             stop=self._stop)
+            if self._stop.is_set():
+                break  # Games cut short by the stop are not a test result.
             summary = evaluation.summarize(results)
             row = dict(
                 emulator_frames=self.emulator_frames(), wall_time_s=time.time() - self._start_time,

@@ -73,6 +73,16 @@ def _other_game(logdir):
     json.dump(config, open(path, "w"))
 
 
+def _damage_run_config(logdir):
+    with open(os.path.join(logdir, "run_config.json"), "w") as f:
+        f.write('{"game": "async_deeprl.games:Catch-v0", ')  # Cut short mid-write.
+
+
+def _used_evaldir(logdir):
+    os.makedirs(os.path.join(logdir, "old_eval"))
+    json.dump({"mean": 1.0}, open(os.path.join(logdir, "old_eval", "eval.json"), "w"))
+
+
 CASES = {
     "unknown game": (dict(game="NoSuchGame-v0"), None, "not a registered gymnasium id"),
     "non-pixel env": (dict(game="CartPole-v1"), None, "RGB pixel space"),
@@ -85,6 +95,14 @@ CASES = {
                                  "copy", "is not above the step 300"),
     "unwritable logdir": (dict(game=CATCH), "under-a-file", "is not writable"),
     "another game's logdir": (dict(game="SpaceInvaders-v0"), "copy", "holds a run of"),
+    "damaged run_config on resume": (dict(game=CATCH, action_repeat=1, total_frames=900),
+                                     _damage_run_config, "run_config.json cannot be read"),
+    "damaged run_config on eval": (dict(eval=True), _damage_run_config,
+                                   "run_config.json cannot be read"),
+    "other preprocessing on resume": (dict(game=CATCH, action_repeat=2, total_frames=900), "copy",
+                                      "was trained with --action_repeat=1"),
+    "evaldir with results": (dict(eval=True, evaldir="<logdir>/old_eval"), _used_evaldir,
+                             "already holds eval.json"),
     "corrupt checkpoint on resume": (dict(game=CATCH, action_repeat=1, total_frames=900), _corrupt,
                                      "cannot be restored"),
 }
@@ -113,6 +131,8 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
         logdir = _copy(catch_run, tmp_path)
     else:
         logdir = _copy(catch_run, tmp_path, logdir_kind)
+    if overrides.get("evaldir"):
+        overrides = dict(overrides, evaldir=overrides["evaldir"].replace("<logdir>", logdir))
     before = _snapshot(logdir) if os.path.isdir(logdir) else None
     with flagsaver.flagsaver(logdir=logdir, **overrides):
         assert run_dqn.main(["run_dqn"]) == 1
