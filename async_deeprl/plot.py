@@ -15,6 +15,7 @@ from absl import app, flags
 
 _OUT = flags.DEFINE_string("out", "assets/scores.png", "PNG to write.")
 _SMOOTH = flags.DEFINE_integer("smooth", 10, "Moving-average window, in log rows.")
+_XMAX = flags.DEFINE_float("xmax", 0.0, "Right end of the agent-steps axis, in millions (0: show every reference point).")
 _REFERENCE = flags.DEFINE_enum("reference", "spaceinvaders", ["spaceinvaders", "pong", "none"],
                                "Which published reference points to draw.")
 
@@ -82,7 +83,7 @@ def run_curve(logdir):
     return f"{os.path.basename(os.path.normpath(logdir))} ({kind} games)", steps, hours, scores
 
 
-def plot(logdirs, out, smooth=10, reference="spaceinvaders"):
+def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
     """Draws score vs agent steps and vs hours for `logdirs`; writes the PNG `out`."""
     import matplotlib
 
@@ -108,6 +109,8 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders"):
             by_hours.legend(fontsize=7, loc="upper left")
         for ax in (by_steps, by_hours):
             ax.axhspan(*ref["band"], color="gray", alpha=0.15, label=ref["band_label"])
+    if xmax > 0:
+        by_steps.set_xlim(0, xmax)
     by_steps.set_xlabel("global agent steps (millions; 4 emulator frames each)")
     by_hours.set_xlabel("wall-clock hours (summed over resumed sessions)")
     for ax in (by_steps, by_hours):
@@ -124,7 +127,7 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders"):
 def main(argv):
     if len(argv) < 2:
         raise app.UsageError("give one or more logdirs")
-    print(plot(argv[1:], _OUT.value, _SMOOTH.value, _REFERENCE.value))
+    print(plot(argv[1:], _OUT.value, _SMOOTH.value, _REFERENCE.value, _XMAX.value))
 
 
 if __name__ == "__main__":
