@@ -13,16 +13,20 @@ import tensorflow as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG_INTERVAL = 300
-TOTAL = 3000
+# The killed runs are given far more steps than they can play before their kill,
+# so no kill lands after a finished run, however fast the machine; the final run
+# then trains 3 more log intervals past the last checkpoint and ends.
+KILLED_TOTAL = 10_000_000
 ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--threads", "2",
-        "--total_frames", str(TOTAL), "--log_interval", str(LOG_INTERVAL), "--test_interval", "600",
+        "--log_interval", str(LOG_INTERVAL), "--test_interval", "600",
         "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0"]
 
 
-def _start(logdir):
+def _start(logdir, total):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *ARGS,
-                             "--logdir", logdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             "--total_frames", str(total), "--logdir", logdir],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
 
 
@@ -56,7 +60,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     eps_lines, resumed_at = None, []
     for kill in range(4):
         before = _latest_step(logdir)
-        proc = _start(logdir)
+        proc = _start(logdir, KILLED_TOTAL)
         lines = _read_until_started(proc)
         if before is not None:
             assert any(f"at T={before}" in line for line in lines if line.startswith("resuming")), lines
@@ -68,16 +72,18 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
-    final = _start(logdir)
+    assert _latest_step(logdir) is not None, "no checkpoint was complete before the kills"
+    total = _latest_step(logdir) + 3 * LOG_INTERVAL
+    final = _start(logdir, total)
     out, _ = final.communicate(timeout=300)
     assert final.returncode == 0, out
-    assert _latest_step(logdir) == TOTAL
+    assert _latest_step(logdir) == total
     assert len(resumed_at) >= 2 and resumed_at == sorted(resumed_at)
 
     with open(os.path.join(logdir, "train.csv"), newline="") as f:
         steps = [int(r["agent_steps"]) for r in csv.DictReader(f)]
     assert steps == sorted(set(steps)), steps  # no duplicates
-    assert steps[-1] == TOTAL
+    assert steps[-1] == total
     gaps = [b - a for a, b in zip([0] + steps, steps)]
     assert max(gaps) <= 2 * LOG_INTERVAL + 300, gaps  # at most one interval lost per kill
     tb = _tb_steps(logdir, "train/agent_steps_per_s")
@@ -90,7 +96,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
 
 def test_sigterm_stops_all_threads_saves_and_exits_zero(tmp_path):
     logdir = str(tmp_path / "run")
-    args = [a if a != str(TOTAL) else str(10**9) for a in ARGS]
+    args = [*ARGS, "--total_frames", str(KILLED_TOTAL)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *args, "--threads", "4",
                              "--logdir", logdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
