@@ -19,6 +19,15 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be restored; the message is one line."""
 
 
+def error_reason(error):
+    """The first line of an exception's message (at most 200 characters), for one-line errors.
+
+    TensorFlow raises many exception types with multi-line messages for damaged
+    or mismatched checkpoint files.
+    """
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
 class Checkpointer:
     """Saves and restores a learner together with the run's progress counters."""
 
@@ -45,9 +54,8 @@ class Checkpointer:
         try:
             self._checkpoint.restore(latest).assert_existing_objects_matched()
         except Exception as e:  # TF raises many types for damaged or mismatched files.
-            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise CheckpointError(f"checkpoint {latest} cannot be restored ({reason}); move it "
-                                  "out of the logdir or choose another --logdir") from None
+            raise CheckpointError(f"checkpoint {latest} cannot be restored ({error_reason(e)}); "
+                                  "move it out of the logdir or choose another --logdir") from None
         return True
 
     def save(self, step, frames, eps_mins):

@@ -112,7 +112,7 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         tf.train.Checkpoint(online=model).restore(checkpoint).assert_existing_objects_matched(
         ).expect_partial()
     except Exception as e:  # TF raises many types for damaged or mismatched files.
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        reason = checkpointing.error_reason(e)
         raise EvalError(f"checkpoint {checkpoint} does not fit a {env.num_actions}-action "
                         f"network for {description['game']} or is damaged ({reason}); "
                         "point --logdir at an intact run of this game") from None

@@ -44,7 +44,7 @@ def export_weights(logdir, outdir, checkpoint=None):
     try:
         source.restore(checkpoint).assert_existing_objects_matched().expect_partial()
     except Exception as e:  # TF raises many types for damaged or mismatched files.
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        reason = checkpointing.error_reason(e)
         raise ExportError(f"checkpoint {checkpoint} cannot be read ({reason})") from None
     os.makedirs(outdir, exist_ok=True)
     description = dict(description, exported_from=dict(
