@@ -38,8 +38,8 @@ _ACTION_SET = flags.DEFINE_enum(
     "'reduced': the 2016 code's [FIRE, RIGHT, LEFT] for SpaceInvaders, Pong, Breakout "
     "(minimal set elsewhere); 'minimal': the game's minimal action set.")
 _ID_FRAMESKIP = flags.DEFINE_bool(
-    "id_frameskip", False, "Repeat each action on top of the id's own frameskip (v0: random 2-5 "
-    "emulator frames), as the 2016 code did; slower (Python wrappers hold the GIL).")
+    "id_frameskip", False, "Repeat each action on top of the id's own frameskip (v0: a random 2-4 "
+    "emulator frames per id step), as the 2016 code did; slower (Python wrappers hold the GIL).")
 _LIFE_LOSS_TERMINAL = flags.DEFINE_bool(
     "life_loss_terminal", True, "In training, a lost life ends the learning episode (no bootstrap) "
     "while the game goes on.")

@@ -22,54 +22,14 @@ import time
 import numpy as np
 from absl import app, flags
 
+from async_deeprl.env_timing import cpu_name, env_only_steps_per_s
+
 _GAME = flags.DEFINE_string("game", "SpaceInvaders-v0", "Gymnasium id to benchmark.")
 _THREADS = flags.DEFINE_list("threads", ["1", "2", "4", "8", "16"], "Comma-separated thread counts.")
 _SECONDS = flags.DEFINE_float("seconds", 20.0, "Measured seconds per phase (after warm-up).")
 _WARMUP = flags.DEFINE_float("warmup", 5.0, "Seconds run before measuring each phase.")
 _TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the trainer (0: direct calls).")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
-
-
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def env_only_steps_per_s(game, threads, seconds, warmup):
-    """Agent steps/s of `threads` threads, each stepping its own env with random actions."""
-    from async_deeprl import environment
-
-    envs = [environment.make_env(game, seed=i) for i in range(threads)]
-    counts = [0] * threads
-    stop = threading.Event()
-
-    def work(i):
-        env, rng = envs[i], np.random.default_rng(i)
-        env.reset()
-        while not stop.is_set():
-            if env.step(int(rng.integers(env.num_actions))).game_over:
-                env.reset()
-            counts[i] += 1
-
-    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
-    for w in workers:
-        w.start()
-    time.sleep(warmup)
-    start_count, start = sum(counts), time.time()
-    time.sleep(seconds)
-    rate = (sum(counts) - start_count) / (time.time() - start)
-    stop.set()
-    for w in workers:
-        w.join()
-    for env in envs:
-        env.close()
-    return rate
 
 
 def training_steps_per_s(game, threads, seconds, warmup, tf_servers):
@@ -151,7 +111,7 @@ def main(argv):
               f"{row['env_ms_per_step']:>7.2f} {row['tf_wait_ms_per_step']:>10.2f} "
               f"{row['other_ms_per_step']:>8.2f} {busy:>11} {batch:>6}", flush=True)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    machine = dict(cpu=_cpu_name(), cores=os.cpu_count(), python=platform.python_version())
+    machine = dict(cpu=cpu_name(), cores=os.cpu_count(), python=platform.python_version())
     print(f"peak RSS {peak_rss_mb:.0f} MB on {machine['cores']} cores of {machine['cpu']}; "
           "ms columns are a learner thread's time per agent step", flush=True)
     if _OUT.value:

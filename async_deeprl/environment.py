@@ -81,7 +81,7 @@ def make_env(game, *, action_repeat=4, memory_len=4, noop_max=30, sticky_prob=No
          and the rewards are summed. Sticky actions keep the id's probability
          (v0 and v5: 0.25, v4: 0) unless `sticky_prob` is given.
          With `id_frameskip=True` each repeat is one step of the id's own
-         frameskip instead (v0: random 2-5 frames), as the 2016 code did.
+         frameskip instead (v0: a random 2-4 frames), as the 2016 code did.
       3. Pixel-wise max of the last two frames of the repeat.
       4. Grayscale (luminance).
       5. Crop: SpaceInvaders drops its bottom 15 rows; other ALE games keep

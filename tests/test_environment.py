@@ -125,3 +125,17 @@ def test_gym_path_max_pools_the_last_two_frames_of_a_repeat():
     single = make_env("async_deeprl.games:Catch-v0", action_repeat=1, seed=0)
     single.reset()
     assert block_rows(single.step(0).observation[..., -1]) == [1]
+
+
+def test_v0_id_frameskip_plays_8_to_16_frames_per_agent_step():
+    """SpaceInvaders-v0 skips a random 2-4 frames per id step; 4 repeats give 8-16."""
+    env = make_env("SpaceInvaders-v0", noop_max=0, seed=5, id_frameskip=True)
+    env.reset()
+    counts = []
+    for _ in range(200):
+        before = env.frame_number
+        env.step(0)
+        counts.append(env.frame_number - before)
+    assert min(counts) >= 8 and max(counts) <= 16
+    assert len(set(counts)) >= 5  # random, not one fixed skip
+    assert 11.0 <= np.mean(counts) <= 13.0  # mean 4 * 3

@@ -1,0 +1,50 @@
+"""Env-only speed and machine name, shared by the benchmark scripts (no flags here)."""
+
+import platform
+import threading
+import time
+
+import numpy as np
+
+
+def cpu_name():
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def env_only_steps_per_s(game, threads, seconds, warmup):
+    """Agent steps/s of `threads` threads, each stepping its own env with random actions."""
+    from async_deeprl import environment
+
+    envs = [environment.make_env(game, seed=i) for i in range(threads)]
+    counts = [0] * threads
+    stop = threading.Event()
+
+    def work(i):
+        env, rng = envs[i], np.random.default_rng(i)
+        env.reset()
+        while not stop.is_set():
+            if env.step(int(rng.integers(env.num_actions))).game_over:
+                env.reset()
+            counts[i] += 1
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for w in workers:
+        w.start()
+    time.sleep(warmup)
+    start_count, start = sum(counts), time.time()
+    time.sleep(seconds)
+    rate = (sum(counts) - start_count) / (time.time() - start)
+    stop.set()
+    for w in workers:
+        w.join()
+    for env in envs:
+        env.close()
+    return rate
