@@ -104,7 +104,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # Progress goes to stdout; TF's INFO lines are noise.
     # Imported here so that --help and flag errors do not pay for TensorFlow.
-    from async_deeprl import checkpointing, environment, evaluation, runner
+    from async_deeprl import checkpointing, environment, evaluation, metrics, runner
     from async_deeprl import config as config_lib
 
     logdir = _LOGDIR.value or default_logdir(_GAME.value)
@@ -131,7 +131,7 @@ def main(argv):
         runner.train(config)
         return 0
     except (config_lib.ConfigError, environment.EnvError, evaluation.EvalError,
-            checkpointing.CheckpointError, runner.NumericsError) as e:
+            checkpointing.CheckpointError, metrics.LogError, runner.NumericsError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
 

@@ -55,6 +55,31 @@ class IntervalStats:
             return row
 
 
+class LogError(ValueError):
+    """A log file of the run cannot be read back; the message says which line."""
+
+
+def _read_rows(path, f):
+    """The rows of an open CSV log, refusing (LogError) any whose agent_steps is not an integer."""
+    rows = []
+    for row in csv.DictReader(f):
+        try:
+            int(row["agent_steps"])
+        except (KeyError, TypeError, ValueError):
+            raise LogError(f"{path} line {len(rows) + 2} is damaged ({','.join(str(v) for v in row.values())[:60]!r}); "
+                           "delete that line or choose another --logdir") from None
+        rows.append(row)
+    return rows
+
+
+def check_log(logdir, name):
+    """Raises LogError if `<logdir>/<name>.csv` exists and has a damaged row."""
+    path = os.path.join(logdir, f"{name}.csv")
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            _read_rows(path, f)
+
+
 class MetricsWriter:
     """Writes each row both as TensorBoard scalars and as one line of `<logdir>/<name>.csv`.
 
@@ -70,7 +95,7 @@ class MetricsWriter:
         kept = []
         if os.path.exists(self._path):
             with open(self._path, newline="") as f:
-                kept = [r for r in csv.DictReader(f) if int(r["agent_steps"]) <= resume_step]
+                kept = [r for r in _read_rows(self._path, f) if int(r["agent_steps"]) <= resume_step]
         tmp = self._path + ".tmp"
         with open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, self._columns, extrasaction="ignore")

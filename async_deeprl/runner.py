@@ -88,7 +88,11 @@ def prepare_logdir(config, env):
                     f"--logdir {logdir!r} holds a run of {previous.get('game')!r}, not "
                     f"{config.game!r}; pass --overwrite to move it aside or choose another --logdir")
             aside = f"{logdir.rstrip(os.sep)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
-            shutil.move(logdir, aside)
+            try:
+                shutil.move(logdir, aside)
+            except OSError as e:
+                raise ConfigError(f"--logdir {logdir!r} could not be moved to {aside!r} "
+                                  f"({e.strerror}); move it yourself or choose another --logdir") from None
             _say(f"moved the previous run in {logdir} to {aside}")
             os.makedirs(logdir)
             previous = None
@@ -166,6 +170,8 @@ class AsyncQTrainer:
         else:
             self._dispatcher = dispatch.DirectDispatcher(self.learner, lr_fn, config.tmax)
         self.stats = metrics.IntervalStats()
+        for name in ("train", "test"):  # Refuse a damaged log before either is rewritten.
+            metrics.check_log(config.logdir, name)
         self.train_log = metrics.MetricsWriter(config.logdir, "train", TRAIN_COLUMNS, start_step)
         self.test_log = metrics.MetricsWriter(config.logdir, "test", TEST_COLUMNS, start_step)
         self.train_log.write_text("hyperparameters", "\n".join(

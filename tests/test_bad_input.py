@@ -83,6 +83,11 @@ def _used_evaldir(logdir):
     json.dump({"mean": 1.0}, open(os.path.join(logdir, "old_eval", "eval.json"), "w"))
 
 
+def _damage_test_csv(logdir):
+    with open(os.path.join(logdir, "test.csv"), "a") as f:
+        f.write("12x,garbage\n")
+
+
 CASES = {
     "unknown game": (dict(game="NoSuchGame-v0"), None, "not a registered gymnasium id"),
     "non-pixel env": (dict(game="CartPole-v1"), None, "RGB pixel space"),
@@ -103,6 +108,8 @@ CASES = {
                                       "was trained with --action_repeat=1"),
     "evaldir with results": (dict(eval=True, evaldir="<logdir>/old_eval"), _used_evaldir,
                              "already holds eval.json"),
+    "damaged test.csv on resume": (dict(game=CATCH, action_repeat=1, total_frames=900),
+                                   _damage_test_csv, "test.csv line 2 is damaged"),
     "corrupt checkpoint on resume": (dict(game=CATCH, action_repeat=1, total_frames=900), _corrupt,
                                      "cannot be restored"),
 }
