@@ -80,7 +80,10 @@ def run_curve(logdir):
     steps = np.array([float(r["agent_steps"]) for r in rows])
     hours = cumulative_hours([float(r["wall_time_s"]) for r in rows])
     scores = np.array([float(r[key]) for r in rows])
-    return f"{os.path.basename(os.path.normpath(logdir))} ({kind} games)", steps, hours, scores
+    label = f"{os.path.basename(os.path.normpath(logdir))} ({kind} games"
+    if rows and rows[-1].get("emulator_frames") not in (None, ""):
+        label += f", {float(rows[-1]['emulator_frames']) / steps[-1]:.1f} emulator frames/step"
+    return label + ")", steps, hours, scores
 
 
 def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
@@ -111,7 +114,7 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
             ax.axhspan(*ref["band"], color="gray", alpha=0.15, label=ref["band_label"])
     if xmax > 0:
         by_steps.set_xlim(0, xmax)
-    by_steps.set_xlabel("global agent steps (millions; 4 emulator frames each)")
+    by_steps.set_xlabel("global agent steps (millions)")
     by_hours.set_xlabel("wall-clock hours (summed over resumed sessions)")
     for ax in (by_steps, by_hours):
         ax.set_ylabel("game score (true, unclipped)")

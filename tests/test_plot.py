@@ -20,10 +20,11 @@ def _write(path, rows):
 def test_plot_reads_test_rows_and_writes_a_png(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    _write(run / "test.csv", [dict(agent_steps=80_000 * i, wall_time_s=300 * i, test_score_mean=100 + i)
+    _write(run / "test.csv", [dict(agent_steps=80_000 * i, emulator_frames=330_000 * i,
+                                   wall_time_s=300 * i, test_score_mean=100 + i)
                               for i in range(1, 6)])
     label, steps, hours, scores = plot.run_curve(str(run))
-    assert label == "run (test games)"
+    assert label == "run (test games, 4.1 emulator frames/step)"  # 1,650,000 / 400,000 = 4.125
     assert steps.tolist() == [80_000, 160_000, 240_000, 320_000, 400_000]
     np.testing.assert_allclose(hours, [300 * i / 3600 for i in range(1, 6)])
     assert scores.tolist() == [101, 102, 103, 104, 105]
