@@ -37,11 +37,6 @@ _LEARN_BATCH = flags.DEFINE_integer("learn_batch", 40, "Transitions in the one t
 _OUT = flags.DEFINE_string("out", "", "Path of a JSON file for the results ('' for none).")
 
 
-def ceiling_steps_per_s(env_steps_per_s, act_s_per_step, learn_s_per_step):
-    """Agent steps/s if env and TF shared the cores perfectly: 1 / (1/env + act + learn)."""
-    return 1.0 / (1.0 / env_steps_per_s + act_s_per_step + learn_s_per_step)
-
-
 def _time_per_call(fn, seconds):
     fn()  # compile / warm up
     fn()
@@ -71,7 +66,7 @@ def measure(game, threads, seconds, act_batch, learn_batch):
     return dict(game=game, threads=threads, cpu=env_timing.cpu_name(), cores=os.cpu_count(),
                 env_steps_per_s=env_rate, act_ms_per_step=1e3 * act,
                 learn_ms_per_step=1e3 * per_learn, act_batch=act_batch, learn_batch=learn_batch,
-                ceiling_steps_per_s=ceiling_steps_per_s(env_rate, act, per_learn))
+                ceiling_steps_per_s=env_timing.ceiling_steps_per_s(env_rate, act, per_learn))
 
 
 def main(argv):

@@ -1,4 +1,4 @@
-"""Env-only speed and machine name, shared by the benchmark scripts (no flags here)."""
+"""Timing helpers shared by the benchmark scripts (no flags here, so tests can import it)."""
 
 import platform
 import threading
@@ -48,3 +48,8 @@ def env_only_steps_per_s(game, threads, seconds, warmup):
     for env in envs:
         env.close()
     return rate
+
+
+def ceiling_steps_per_s(env_steps_per_s, act_s_per_step, learn_s_per_step):
+    """Agent steps/s if env and TF shared the cores perfectly: 1 / (1/env + act + learn)."""
+    return 1.0 / (1.0 / env_steps_per_s + act_s_per_step + learn_s_per_step)

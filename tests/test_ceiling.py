@@ -1,6 +1,6 @@
 import pytest
 
-from async_deeprl.ceiling import ceiling_steps_per_s
+from async_deeprl.env_timing import ceiling_steps_per_s
 
 
 def test_ceiling_adds_per_step_times():
