@@ -165,3 +165,23 @@ def test_out_of_range_flags_exit_non_zero_before_anything_runs(args, message, tm
     assert result.returncode == 1
     assert message in result.stderr.splitlines()[0]
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_overwrite_whose_move_fails_keeps_the_old_run(catch_run, tmp_path, capsys, monkeypatch):
+    logdir = _copy(catch_run, tmp_path)
+    before = _snapshot(logdir)
+
+    def refuse_move(src, dst):
+        # Test double for a move the OS refuses (read-only parent, busy mount): as root the
+        # test cannot make a real directory unmovable.
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(runner.shutil, "move", refuse_move)
+    with flagsaver.flagsaver(logdir=logdir, game="SpaceInvaders-v0", overwrite=True):
+        assert run_dqn.main(["run_dqn"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --logdir {logdir!r} could not be moved to "), err
+    assert err.endswith("(Permission denied); move it yourself or choose another --logdir"), err
+    assert len(err.splitlines()) == 1
+    assert _snapshot(logdir) == before
+    assert os.listdir(tmp_path) == ["copy"]  # No half-made ".replaced-" folder beside it.
