@@ -1,6 +1,6 @@
 """The highest training speed this machine allows for one-step Q's work per agent step.
 
-    python -m async_deeprl.ceiling --threads 8 --seconds 10
+    python -m async_deeprl.ceiling --threads 8 --seconds 10 [--action_repeat 12 | --id_frameskip]
 
 Whatever the implementation, every agent step of asynchronous one-step Q-learning
 needs (a) one env step, (b) the target network's max at the new state (the
@@ -34,6 +34,8 @@ _THREADS = flags.DEFINE_integer("threads", 8, "Env threads of the env-only phase
 _SECONDS = flags.DEFINE_float("seconds", 10.0, "Measured seconds per phase.")
 _ACT_BATCH = flags.DEFINE_integer("act_batch", 64, "States per acting call (online + target forward).")
 _LEARN_BATCH = flags.DEFINE_integer("learn_batch", 40, "Transitions in the one timed update call.")
+_ACTION_REPEAT = flags.DEFINE_integer("action_repeat", 4, "Emulator frames per agent step of the timed env.")
+_ID_FRAMESKIP = flags.DEFINE_bool("id_frameskip", False, "Time the env that repeats on top of the id's own random frameskip (2016 behaviour).")
 _OUT = flags.DEFINE_string("out", "", "Path of a JSON file for the results ('' for none).")
 
 
@@ -47,12 +49,26 @@ def _time_per_call(fn, seconds):
     return (time.perf_counter() - start) / calls
 
 
-def measure(game, threads, seconds, act_batch, learn_batch):
+def _mean_frames_per_step(env, steps=500):
+    """Emulator frames per agent step of `env` over `steps` random steps."""
+    rng = np.random.default_rng(0)
+    env.reset()
+    start = env.frame_number
+    for _ in range(steps):
+        if env.step(int(rng.integers(env.num_actions))).game_over:
+            env.reset()
+    return (env.frame_number - start) / steps
+
+
+def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_frameskip=False):
     """Times env, acting and learning as the module docstring says; returns a dict."""
     from async_deeprl import environment, env_timing, q_learning
 
-    env_rate = env_timing.env_only_steps_per_s(game, threads, seconds, warmup=2.0)
-    num_actions = environment.make_env(game, seed=0).num_actions
+    env_kwargs = dict(action_repeat=action_repeat, id_frameskip=id_frameskip)
+    env_rate = env_timing.env_only_steps_per_s(game, threads, seconds, warmup=2.0, **env_kwargs)
+    env = environment.make_env(game, seed=0, **env_kwargs)
+    num_actions, frames_per_step = env.num_actions, _mean_frames_per_step(env)
+    env.close()
     learner = q_learning.QLearner(num_actions)
     rng = np.random.default_rng(0)
     states = rng.integers(0, 256, (max(act_batch, learn_batch), 84, 84, 4), dtype=np.uint8)
@@ -64,7 +80,8 @@ def measure(game, threads, seconds, act_batch, learn_batch):
     learn_call = _time_per_call(lambda: learner.train_segment(*learn).numpy(), seconds)
     act, per_learn = act_call / act_batch, learn_call / learn_batch
     return dict(game=game, threads=threads, cpu=env_timing.cpu_name(), cores=os.cpu_count(),
-                env_steps_per_s=env_rate, act_ms_per_step=1e3 * act,
+                action_repeat=action_repeat, id_frameskip=id_frameskip,
+                emulator_frames_per_step=frames_per_step, env_steps_per_s=env_rate, act_ms_per_step=1e3 * act,
                 learn_ms_per_step=1e3 * per_learn, act_batch=act_batch, learn_batch=learn_batch,
                 ceiling_steps_per_s=env_timing.ceiling_steps_per_s(env_rate, act, per_learn))
 
@@ -72,14 +89,16 @@ def measure(game, threads, seconds, act_batch, learn_batch):
 def main(argv):
     del argv
     result = measure(_GAME.value, _THREADS.value, _SECONDS.value, _ACT_BATCH.value,
-                     _LEARN_BATCH.value)
-    print(f"{result['cpu']}, {result['cores']} cores, {result['game']}")
+                     _LEARN_BATCH.value, _ACTION_REPEAT.value, _ID_FRAMESKIP.value)
+    print(f"{result['cpu']}, {result['cores']} cores, {result['game']}, "
+          f"{result['emulator_frames_per_step']:.1f} emulator frames per agent step")
     print(f"env only, {result['threads']} threads: {result['env_steps_per_s']:,.0f} agent steps/s "
           f"({1e3 / result['env_steps_per_s']:.3f} ms/step)")
     print(f"acting, batch {result['act_batch']}: {result['act_ms_per_step']:.3f} ms/step")
     print(f"learning, one update of {result['learn_batch']}: {result['learn_ms_per_step']:.3f} ms/step")
     print(f"ceiling: {result['ceiling_steps_per_s']:,.0f} agent steps/s "
-          f"(ratio to env-only {result['ceiling_steps_per_s'] / result['env_steps_per_s']:.2f})")
+          f"(ratio to env-only {result['ceiling_steps_per_s'] / result['env_steps_per_s']:.2f}); "
+          f"3M agent steps take at least {3e6 / result['ceiling_steps_per_s'] / 3600:.2f} h")
     if _OUT.value:
         with open(_OUT.value, "w") as f:
             json.dump(result, f, indent=1)

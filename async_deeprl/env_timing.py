@@ -19,11 +19,14 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
-def env_only_steps_per_s(game, threads, seconds, warmup):
-    """Agent steps/s of `threads` threads, each stepping its own env with random actions."""
+def env_only_steps_per_s(game, threads, seconds, warmup, **env_kwargs):
+    """Agent steps/s of `threads` threads, each stepping its own env with random actions.
+
+    `env_kwargs` go to `environment.make_env` (e.g. `action_repeat=12`).
+    """
     from async_deeprl import environment
 
-    envs = [environment.make_env(game, seed=i) for i in range(threads)]
+    envs = [environment.make_env(game, seed=i, **env_kwargs) for i in range(threads)]
     counts = [0] * threads
     stop = threading.Event()
 

@@ -4,7 +4,8 @@
 
 Reads each logdir's test.csv (greedy test games; the blog's figure used the mean of 3 every
 80,000 agent steps) and train.csv (training games), and draws the score against global agent
-steps and against wall-clock hours, raw and smoothed.
+steps, against emulator frames and against wall-clock hours, raw and smoothed. Runs with
+different frames per agent step compare fairly only on the frames axis.
 """
 
 import csv
@@ -23,10 +24,14 @@ _REFERENCE = flags.DEFINE_enum("reference", "spaceinvaders", ["spaceinvaders", "
 BLOG_SPACEINVADERS = [(3e6, 400), (20e6, 500), (50e6, 600), (80e6, 675)]
 # The blog reached its 3M-step point after about 1.5 hours on a GTX 980 Ti.
 BLOG_SPACEINVADERS_HOURS = [(1.5, 400)]
+# Its agent step was 4 repeats of a SpaceInvaders-v0 step of 2-4 frames: ~12 emulator frames.
+BLOG_SPACEINVADERS_FRAMES = [(36e6, 400)]
 REFERENCES = {
     "spaceinvaders": dict(
         points=BLOG_SPACEINVADERS, hour_points=BLOG_SPACEINVADERS_HOURS,
         hour_points_label="blog: ~400 at 3M steps after ~1.5 h on a GTX 980 Ti",
+        frame_points=BLOG_SPACEINVADERS_FRAMES,
+        frame_points_label="blog: ~400 at 3M steps of ~12 frames (v0's 2-4 frameskip x 4 repeats)",
         points_label="blog fig. 5 (8 threads, mean of 3 greedy tests), smoothed",
         band=(650, 750), band_label="A3C paper fig. 1: one-step Q, 16 threads, 14 h (~650-750)"),
     "pong": dict(points=[], points_label="",
@@ -70,7 +75,11 @@ def cumulative_hours(wall_time_s):
 
 
 def run_curve(logdir):
-    """(label, agent steps, wall-clock hours, scores) of a run: test games, else training games."""
+    """(label, agent steps, emulator frames, wall-clock hours, scores) of a run.
+
+    Test games if the run has any, else training games. Frames are NaN where
+    the log has no `emulator_frames` column.
+    """
     rows = read_rows(os.path.join(logdir, "test.csv"))
     kind, key = "test", "test_score_mean"
     if not rows:
@@ -78,26 +87,27 @@ def run_curve(logdir):
         kind, key = "train", "score_mean"
     rows = [r for r in rows if r.get(key) not in (None, "", "nan")]
     steps = np.array([float(r["agent_steps"]) for r in rows])
+    frames = np.array([float(r.get("emulator_frames") or "nan") for r in rows])
     hours = cumulative_hours([float(r["wall_time_s"]) for r in rows])
     scores = np.array([float(r[key]) for r in rows])
     label = f"{os.path.basename(os.path.normpath(logdir))} ({kind} games"
     if rows and rows[-1].get("emulator_frames") not in (None, ""):
         label += f", {float(rows[-1]['emulator_frames']) / steps[-1]:.1f} emulator frames/step"
-    return label + ")", steps, hours, scores
+    return label + ")", steps, frames, hours, scores
 
 
 def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
-    """Draws score vs agent steps and vs hours for `logdirs`; writes the PNG `out`."""
+    """Draws score vs agent steps, frames and hours for `logdirs`; writes the PNG `out`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (by_steps, by_hours) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (by_steps, by_frames, by_hours) = plt.subplots(1, 3, figsize=(18, 4.8))
     for i, logdir in enumerate(logdirs):
-        label, steps, hours, scores = run_curve(logdir)
+        label, steps, frames, hours, scores = run_curve(logdir)
         color = f"C{i}"
-        for ax, x in ((by_steps, steps / 1e6), (by_hours, hours)):
+        for ax, x in ((by_steps, steps / 1e6), (by_frames, frames / 1e6), (by_hours, hours)):
             ax.plot(x, scores, ".", color=color, alpha=0.35, ms=4)
             ax.plot(x, moving_average(scores, smooth), "-", color=color,
                     label=f"{label}, {smooth}-row mean")
@@ -110,13 +120,18 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
             xs, ys = zip(*ref["hour_points"])
             by_hours.plot(xs, ys, "k*", ms=10, label=ref["hour_points_label"])
             by_hours.legend(fontsize=7, loc="upper left")
-        for ax in (by_steps, by_hours):
+        if ref.get("frame_points"):
+            xs, ys = zip(*ref["frame_points"])
+            by_frames.plot(np.array(xs) / 1e6, ys, "k*", ms=10, label=ref["frame_points_label"])
+            by_frames.legend(fontsize=7, loc="upper left")
+        for ax in (by_steps, by_frames, by_hours):
             ax.axhspan(*ref["band"], color="gray", alpha=0.15, label=ref["band_label"])
     if xmax > 0:
         by_steps.set_xlim(0, xmax)
     by_steps.set_xlabel("global agent steps (millions)")
+    by_frames.set_xlabel("emulator frames (millions)")
     by_hours.set_xlabel("wall-clock hours (summed over resumed sessions)")
-    for ax in (by_steps, by_hours):
+    for ax in (by_steps, by_frames, by_hours):
         ax.set_ylabel("game score (true, unclipped)")
         ax.grid(alpha=0.3)
     by_steps.legend(fontsize=7, loc="upper left")

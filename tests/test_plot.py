@@ -23,9 +23,10 @@ def test_plot_reads_test_rows_and_writes_a_png(tmp_path):
     _write(run / "test.csv", [dict(agent_steps=80_000 * i, emulator_frames=330_000 * i,
                                    wall_time_s=300 * i, test_score_mean=100 + i)
                               for i in range(1, 6)])
-    label, steps, hours, scores = plot.run_curve(str(run))
+    label, steps, frames, hours, scores = plot.run_curve(str(run))
     assert label == "run (test games, 4.1 emulator frames/step)"  # 1,650,000 / 400,000 = 4.125
     assert steps.tolist() == [80_000, 160_000, 240_000, 320_000, 400_000]
+    assert frames.tolist() == [330_000, 660_000, 990_000, 1_320_000, 1_650_000]
     np.testing.assert_allclose(hours, [300 * i / 3600 for i in range(1, 6)])
     assert scores.tolist() == [101, 102, 103, 104, 105]
     out = plot.plot([str(run)], str(tmp_path / "out.png"))
@@ -38,8 +39,9 @@ def test_plot_falls_back_to_training_rows(tmp_path):
     run.mkdir()
     _write(run / "train.csv", [dict(agent_steps=1000, wall_time_s=10, score_mean="nan"),
                                dict(agent_steps=2000, wall_time_s=20, score_mean=7.5)])
-    label, steps, _, scores = plot.run_curve(str(run))
+    label, steps, frames, _, scores = plot.run_curve(str(run))
     assert label == "run (train games)" and steps.tolist() == [2000] and scores.tolist() == [7.5]
+    assert np.isnan(frames).tolist() == [True]  # this log has no emulator_frames column
 
 
 def test_cumulative_hours_carries_over_resumed_sessions():
