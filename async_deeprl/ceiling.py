@@ -49,17 +49,6 @@ def _time_per_call(fn, seconds):
     return (time.perf_counter() - start) / calls
 
 
-def _mean_frames_per_step(env, steps=500):
-    """Emulator frames per agent step of `env` over `steps` random steps."""
-    rng = np.random.default_rng(0)
-    env.reset()
-    start = env.frame_number
-    for _ in range(steps):
-        if env.step(int(rng.integers(env.num_actions))).game_over:
-            env.reset()
-    return (env.frame_number - start) / steps
-
-
 def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_frameskip=False):
     """Times env, acting and learning as the module docstring says; returns a dict."""
     from async_deeprl import environment, env_timing, q_learning
@@ -67,7 +56,7 @@ def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_
     env_kwargs = dict(action_repeat=action_repeat, id_frameskip=id_frameskip)
     env_rate = env_timing.env_only_steps_per_s(game, threads, seconds, warmup=2.0, **env_kwargs)
     env = environment.make_env(game, seed=0, **env_kwargs)
-    num_actions, frames_per_step = env.num_actions, _mean_frames_per_step(env)
+    num_actions, frames_per_step = env.num_actions, env_timing.mean_frames_per_step(env)
     env.close()
     learner = q_learning.QLearner(num_actions)
     rng = np.random.default_rng(0)

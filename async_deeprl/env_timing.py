@@ -53,6 +53,21 @@ def env_only_steps_per_s(game, threads, seconds, warmup, **env_kwargs):
     return rate
 
 
+def mean_frames_per_step(env, steps=500, seed=0):
+    """Emulator frames per agent step of `env` over `steps` random-action steps from a reset.
+
+    The frames of the reset itself (its random no-ops) are not counted; those of
+    later resets, after a game over, are.
+    """
+    rng = np.random.default_rng(seed)
+    env.reset()
+    start = env.frame_number
+    for _ in range(steps):
+        if env.step(int(rng.integers(env.num_actions))).game_over:
+            env.reset()
+    return (env.frame_number - start) / steps
+
+
 def ceiling_steps_per_s(env_steps_per_s, act_s_per_step, learn_s_per_step):
     """Agent steps/s if env and TF shared the cores perfectly: 1 / (1/env + act + learn)."""
     return 1.0 / (1.0 / env_steps_per_s + act_s_per_step + learn_s_per_step)
