@@ -8,7 +8,8 @@ For each thread count, on the same game and the same env code:
 It prints a table with both rates, their ratio, where a learner thread's time
 goes per agent step (env, waiting for TensorFlow, the rest), the TF server's
 busy share and batch size, and the peak RSS; and writes JSON and a PNG plot.
-All rates are agent steps per second (one action of one thread; 4 emulator frames each).
+All rates are agent steps per second (one action of one thread; `--action_repeat`
+emulator frames each, 4 by default).
 """
 
 import json
@@ -28,18 +29,20 @@ _GAME = flags.DEFINE_string("game", "SpaceInvaders-v0", "Gymnasium id to benchma
 _THREADS = flags.DEFINE_list("threads", ["1", "2", "4", "8", "16"], "Comma-separated thread counts.")
 _SECONDS = flags.DEFINE_float("seconds", 20.0, "Measured seconds per phase (after warm-up).")
 _WARMUP = flags.DEFINE_float("warmup", 5.0, "Seconds run before measuring each phase.")
+_ACTION_REPEAT = flags.DEFINE_integer("action_repeat", 4, "Emulator frames per agent step, in both phases.")
 _TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the trainer (0: direct calls).")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 
-def training_steps_per_s(game, threads, seconds, warmup, tf_servers):
+def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4):
     """Global agent steps/s of the real trainer, and where its threads' time went."""
     from async_deeprl import runner
     from async_deeprl.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as logdir:
         config = TrainConfig(game=game, logdir=logdir, threads=threads, total_frames=10**12,
-                             log_interval=10**11, test_interval=0, seed=0, tf_servers=tf_servers)
+                             log_interval=10**11, test_interval=0, seed=0, tf_servers=tf_servers,
+                             action_repeat=action_repeat)
         stop = threading.Event()
         trainer = runner.AsyncQTrainer(config, stop)
         worker = threading.Thread(target=trainer.run)
@@ -68,7 +71,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers):
                 requests_per_call=requests / calls if calls else None)
 
 
-def _plot(rows, path, title):
+def _plot(rows, path, title, action_repeat=4):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,7 +86,7 @@ def _plot(rows, path, title):
     ax.set_xscale("log", base=2)
     ax.set_xticks(threads, [str(t) for t in threads])
     ax.set_xlabel("threads")
-    ax.set_ylabel("agent steps / s (4 emulator frames each)")
+    ax.set_ylabel(f"agent steps / s ({action_repeat} emulator frames each)")
     ax.set_ylim(bottom=0)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
@@ -99,9 +102,10 @@ def main(argv):
               f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")
     print(header, flush=True)
     for threads in (int(t) for t in _THREADS.value):
-        env_rate = env_only_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value)
+        env_rate = env_only_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
+                                        action_repeat=_ACTION_REPEAT.value)
         train = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
-                                     _TF_SERVERS.value)
+                                     _TF_SERVERS.value, _ACTION_REPEAT.value)
         row = dict(threads=threads, env_only_steps_per_s=env_rate, **train,
                    ratio=train["train_steps_per_s"] / env_rate)
         rows.append(row)
@@ -117,12 +121,13 @@ def main(argv):
     if _OUT.value:
         os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
         result = dict(game=_GAME.value, seconds=_SECONDS.value, tf_servers=_TF_SERVERS.value,
+                      action_repeat=_ACTION_REPEAT.value,
                       rows=rows, peak_rss_mb=peak_rss_mb, machine=machine,
                       date=time.strftime("%Y-%m-%d"))
         with open(_OUT.value + ".json", "w") as f:
             json.dump(result, f, indent=2)
         _plot(rows, _OUT.value + ".png",
-              f"{_GAME.value}, {machine['cores']} cores of {machine['cpu']}")
+              f"{_GAME.value}, {machine['cores']} cores of {machine['cpu']}", _ACTION_REPEAT.value)
 
 
 if __name__ == "__main__":
