@@ -27,7 +27,8 @@ _TOTAL_FRAMES = flags.DEFINE_integer(
     "total_frames", 80_000_000,
     "Training length in global agent steps, summed over threads (the blog's 'frames'; "
     "emulator frames are action_repeat times more).")
-_ACTION_REPEAT = flags.DEFINE_integer("action_repeat", 4, "Emulator frames per agent step.")
+_ACTION_REPEAT = flags.DEFINE_integer(
+    "action_repeat", 4, "Emulator frames per agent step (id steps with --id_frameskip).")
 _MEMORY_LEN = flags.DEFINE_integer("memory_len", 4, "Frames stacked into one observation.")
 _NOOP_MAX = flags.DEFINE_integer("noop_max", 30, "Most random no-ops at the start of an ALE game: single emulator frames (id steps with --id_frameskip).")
 _STICKY_PROB = flags.DEFINE_float(
@@ -54,7 +55,7 @@ _LR = flags.DEFINE_float(
 _GRAD_CLIP = flags.DEFINE_float("grad_clip_norm", 40.0, "Global gradient-norm clip of each update (rmsprop).")
 _TMAX = flags.DEFINE_integer("tmax", 5, "Transitions per asynchronous update (fewer at a terminal).")
 _TF_SERVERS = flags.DEFINE_integer(
-    "tf_servers", 2, "Threads that run every TensorFlow call, each batching the requests of learner "
+    "tf_servers", 2, "Threads that run the learner threads' acting and update calls, each batching the requests of learner "
     "threads waiting at the same moment (each segment is still its own update); 0: each learner "
     "thread calls TensorFlow itself, updating the shared weights lock-free as in the paper.")
 _UPDATE_INTERVAL = flags.DEFINE_integer(
@@ -62,7 +63,9 @@ _UPDATE_INTERVAL = flags.DEFINE_integer(
 _EPS_START = flags.DEFINE_float("eps_start", 1.0, "Initial exploration rate of every thread.")
 _EPS_STEPS = flags.DEFINE_integer(
     "eps_steps", 4_000_000, "Global agent steps over which epsilon anneals to each thread's minimum.")
-_SEED = flags.DEFINE_integer("seed", None, "Seed for eps_min draws, environments and actions; unset is random.")
+_SEED = flags.DEFINE_integer(
+    "seed", None,
+    "Seed for eps_min draws, environments, actions and network initialisation; unset is random.")
 _LOG_INTERVAL = flags.DEFINE_integer(
     "log_interval", 20_000, "Global agent steps between console lines, log rows and checkpoints.")
 _TEST_INTERVAL = flags.DEFINE_integer(

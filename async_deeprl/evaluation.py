@@ -71,6 +71,20 @@ def write_gif(frames, path, fps=15):
     imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
 
 
+def realtime_fps(frame_numbers, frames_per_second=60.0):
+    """GIF frame rate that plays recorded agent steps at the emulator's real-time speed.
+
+    `frame_numbers` holds the emulator frame counter at each recorded agent step;
+    the rate is 60 emulator frames per second divided by the mean emulator frames
+    between recorded steps (4 for the default repeat, ~12.3 with --id_frameskip).
+    Returns None when fewer than two steps, or no elapsed frames, were recorded.
+    """
+    if len(frame_numbers) < 2 or frame_numbers[-1] <= frame_numbers[0]:
+        return None
+    frames_per_step = (frame_numbers[-1] - frame_numbers[0]) / (len(frame_numbers) - 1)
+    return frames_per_second / frames_per_step
+
+
 def write_json(data, path):
     with open(path, "w") as f:
         json.dump(data, f, indent=2)
@@ -118,12 +132,13 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
                         "point --logdir at an intact run of this game") from None
     q_fn = tf.function(lambda s: model(s, training=False),
                        input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)])
-    frames = []
+    frames, frame_numbers = [], []
 
     def record(game_index, env_):
         if (game_index == 0 and video and len(frames) < MAX_GIF_FRAMES
                 and env_.rgb_frame() is not None):
             frames.append(np.array(env_.rgb_frame()))
+            frame_numbers.append(env_.frame_number)
 
     rng = np.random.default_rng(seed)
     results = play_games(env, q_fn, games, epsilon, rng, max_steps, on_frame=record)
@@ -141,8 +156,9 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         raise EvalError(f"--evaldir {evaldir!r} cannot be created ({e.strerror}); choose another "
                         "--evaldir") from None
     if frames:
-        # One recorded frame per agent step: real-time speed is 60 / action_repeat frames/s.
-        fps = 60.0 / description["env"].get("action_repeat", 4)
+        # One recorded frame per agent step; the emulator's frame counter gives the
+        # real-time rate, also when --id_frameskip makes the frames per step random.
+        fps = realtime_fps(frame_numbers) or 60.0 / description["env"].get("action_repeat", 4)
         write_gif(frames, os.path.join(evaldir, "game0.gif"), fps=fps)
         summary["video"] = os.path.join(evaldir, "game0.gif")
     write_json(summary, os.path.join(evaldir, "eval.json"))

@@ -19,3 +19,11 @@ def test_summarize_on_hand_made_scores():
     results = [dict(score=s, steps=10, truncated=False) for s in (10.0, 20.0, 60.0)]
     assert evaluation.summarize(results) == dict(games=3, mean=30.0, std=np.std([10, 20, 60]),
                                                  min=10.0, max=60.0)
+
+
+def test_realtime_fps_from_emulator_frame_counters():
+    assert evaluation.realtime_fps([100, 104, 108, 112]) == 15.0  # 4 frames per agent step.
+    assert evaluation.realtime_fps([0, 10, 26]) == 60.0 / 13  # Random frameskip: the mean counts.
+    assert evaluation.realtime_fps([0, 12, 24], frames_per_second=30.0) == 2.5
+    assert evaluation.realtime_fps([7]) is None
+    assert evaluation.realtime_fps([7, 7]) is None

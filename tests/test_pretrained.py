@@ -10,6 +10,7 @@ import os
 
 import pytest
 from absl import flags
+from PIL import Image
 from absl.testing import flagsaver
 
 import run_dqn
@@ -52,7 +53,13 @@ def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets)
     assert summary["checkpoint"] == os.path.join(pretrained, "checkpoints",
                                                  os.path.basename(measured["checkpoint"]))
     assert not any(r["truncated"] for r in summary["results"])  # Full games, not step-capped.
-    assert os.path.getsize(os.path.join(evaldir, "game0.gif")) > 10_000
+    gif = os.path.join(evaldir, "game0.gif")
+    assert os.path.getsize(gif) > 10_000
+    # Real-time speed: one GIF frame per agent step lasts its emulator frames at 60 per second
+    # (GIF delays are whole centiseconds; --id_frameskip averages 3 frames per id step).
+    config = json.load(open(os.path.join(pretrained, "run_config.json")))["env"]
+    frames_per_step = config["action_repeat"] * (3 if config.get("id_frameskip") else 1)
+    assert abs(Image.open(gif).info["duration"] - 1000.0 * frames_per_step / 60) <= 15
     # Both games at least as good as the worst of the 30 measured.
     assert min(r["score"] for r in summary["results"]) >= measured["min"], summary
     assert "mean score" in capsys.readouterr().out
