@@ -64,11 +64,22 @@ def summarize(results):
 MAX_GIF_FRAMES = 4500
 
 
+def gif_delays_ms(num_frames, fps):
+    """Per-frame GIF delays (ms, whole centiseconds) whose running sum tracks `fps` playback.
+
+    GIF stores delays in centiseconds, so a constant 66.7 ms (15 fps) would play at 60 ms,
+    11% fast; rounding the cumulative times instead alternates 60 and 70 ms and keeps every
+    frame within 5 ms of its real-time position.
+    """
+    ends = [round((i + 1) * 100.0 / fps) * 10 for i in range(num_frames)]
+    return [end - start for start, end in zip([0] + ends[:-1], ends)]
+
+
 def write_gif(frames, path, fps=15):
-    """Writes RGB uint8 frames as an animated GIF."""
+    """Writes RGB uint8 frames as an animated GIF that plays at `fps` frames per second."""
     import imageio.v2 as imageio
 
-    imageio.mimsave(path, frames, duration=1000.0 / fps, loop=0)
+    imageio.mimsave(path, frames, duration=gif_delays_ms(len(frames), fps), loop=0)
 
 
 def realtime_fps(frame_numbers, frames_per_second=60.0):

@@ -27,3 +27,10 @@ def test_realtime_fps_from_emulator_frame_counters():
     assert evaluation.realtime_fps([0, 12, 24], frames_per_second=30.0) == 2.5
     assert evaluation.realtime_fps([7]) is None
     assert evaluation.realtime_fps([7, 7]) is None
+
+
+def test_gif_delays_track_real_time_in_whole_centiseconds():
+    assert evaluation.gif_delays_ms(6, 15) == [70, 60, 70, 70, 60, 70]  # Ends at 70, 130, 200, 270, 330, 400.
+    assert sum(evaluation.gif_delays_ms(300, 15)) == 20_000
+    assert evaluation.gif_delays_ms(3, 5) == [200, 200, 200]
+    assert evaluation.gif_delays_ms(0, 15) == []
