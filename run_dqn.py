@@ -55,8 +55,8 @@ _LR = flags.DEFINE_float(
 _GRAD_CLIP = flags.DEFINE_float("grad_clip_norm", 40.0, "Global gradient-norm clip of each update (rmsprop).")
 _TMAX = flags.DEFINE_integer("tmax", 5, "Transitions per asynchronous update (fewer at a terminal).")
 _TF_SERVERS = flags.DEFINE_integer(
-    "tf_servers", 2, "Threads that run the learner threads' acting and update calls, each batching the requests of learner "
-    "threads waiting at the same moment (each segment is still its own update); 0: each learner "
+    "tf_servers", 2, "Threads that run the learner threads' acting and update calls, each batching "
+    "the requests of learner threads waiting at the same moment (each segment is still its own update); 0: each learner "
     "thread calls TensorFlow itself, updating the shared weights lock-free as in the paper.")
 _UPDATE_INTERVAL = flags.DEFINE_integer(
     "update_interval", 40_000, "Target network sync period, in global agent steps.")

@@ -10,8 +10,8 @@ import os
 
 import pytest
 from absl import flags
-from PIL import Image, ImageSequence
 from absl.testing import flagsaver
+from PIL import Image, ImageSequence
 
 import run_dqn
 
