@@ -5,8 +5,8 @@
 Reads each logdir's test.csv (greedy test games; the blog's figure used the mean of 3 every
 80,000 agent steps) and, only for a run without test rows, train.csv (training games), and
 draws the score against global agent steps, against emulator frames and against wall-clock
-hours, raw and smoothed. Runs with
-different frames per agent step compare fairly only on the frames axis.
+hours, raw and smoothed. Runs with different frames per agent step compare fairly only on
+the frames axis.
 """
 
 import csv
