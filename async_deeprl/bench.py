@@ -31,28 +31,32 @@ _SECONDS = flags.DEFINE_float("seconds", 20.0, "Measured seconds per phase (afte
 _WARMUP = flags.DEFINE_float("warmup", 5.0, "Seconds run before measuring each phase.")
 _ACTION_REPEAT = flags.DEFINE_integer("action_repeat", 4, "Emulator frames per agent step, in both phases.")
 _TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the trainer (0: direct calls).")
+_ALGORITHM = flags.DEFINE_list(
+    "algorithm", ["one_step_q"], "Comma-separated agents to train (one_step_q, one_step_sarsa, "
+    "n_step_q); env-only is measured once per thread count, beside them.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 
-def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4):
+def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4,
+                         algorithm="one_step_q"):
     """Global agent steps/s of the real trainer, and where its threads' time went."""
     from async_deeprl import runner
     from async_deeprl.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as logdir:
-        config = TrainConfig(game=game, logdir=logdir, threads=threads, total_frames=10**12,
-                             log_interval=10**11, test_interval=0, seed=0, tf_servers=tf_servers,
-                             action_repeat=action_repeat)
+        config = TrainConfig(algorithm=algorithm, game=game, logdir=logdir, threads=threads,
+                             total_frames=10**12, log_interval=10**11, test_interval=0, seed=0,
+                             tf_servers=tf_servers, action_repeat=action_repeat)
         stop = threading.Event()
-        trainer = runner.AsyncQTrainer(config, stop)
+        trainer = runner.Trainer(config, stop)
         worker = threading.Thread(target=trainer.run)
         worker.start()
         time.sleep(warmup)
-        server = trainer._dispatcher
+        server = trainer.dispatcher
 
         def snapshot():
-            times = np.array(trainer.thread_times).sum(axis=0)
-            return (trainer.counter.value, time.time(), times, getattr(server, "busy_seconds", 0.0),
+            step, times = trainer.progress()
+            return (step, time.time(), times, getattr(server, "busy_seconds", 0.0),
                     getattr(server, "calls", 0), getattr(server, "requests", 0))
 
         s0 = snapshot()
@@ -77,10 +81,14 @@ def _plot(rows, path, title, action_repeat=4):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    threads = [r["threads"] for r in rows]
+    threads = sorted({r["threads"] for r in rows})
+    env_rates = {r["threads"]: r["env_only_steps_per_s"] for r in rows}
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(threads, [r["env_only_steps_per_s"] for r in rows], "o-", label="env only (random actions)")
-    ax.plot(threads, [r["train_steps_per_s"] for r in rows], "s-", label="training")
+    ax.plot(threads, [env_rates[t] for t in threads], "o-", label="env only (random actions)")
+    for algorithm in dict.fromkeys(r["algorithm"] for r in rows):
+        mine = [r for r in rows if r["algorithm"] == algorithm]
+        ax.plot([r["threads"] for r in mine], [r["train_steps_per_s"] for r in mine], "s-",
+                label=f"training, {algorithm}")
     ax.axhline(315, color="gray", ls="--", lw=1, label="blog: i7-3770, 4 cores (315)")
     ax.axhline(540, color="gray", ls=":", lw=1, label="blog: GTX 980 Ti (540)")
     ax.set_xscale("log", base=2)
@@ -98,22 +106,24 @@ def _plot(rows, path, title, action_repeat=4):
 def main(argv):
     del argv
     rows = []
-    header = (f"{'threads':>7} {'env-only/s':>10} {'train/s':>8} {'ratio':>6} {'env ms':>7} "
+    header = (f"{'algorithm':>14} {'threads':>7} {'env-only/s':>10} {'train/s':>8} {'ratio':>6} {'env ms':>7} "
               f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")
     print(header, flush=True)
     for threads in (int(t) for t in _THREADS.value):
         env_rate = env_only_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
                                         action_repeat=_ACTION_REPEAT.value)
-        train = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
-                                     _TF_SERVERS.value, _ACTION_REPEAT.value)
-        row = dict(threads=threads, env_only_steps_per_s=env_rate, **train,
-                   ratio=train["train_steps_per_s"] / env_rate)
-        rows.append(row)
-        busy = "-" if row["tf_server_busy"] is None else f"{100 * row['tf_server_busy']:.0f}%"
-        batch = "-" if row["requests_per_call"] is None else f"{row['requests_per_call']:.1f}"
-        print(f"{threads:>7} {env_rate:>10.0f} {row['train_steps_per_s']:>8.0f} {row['ratio']:>6.2f} "
-              f"{row['env_ms_per_step']:>7.2f} {row['tf_wait_ms_per_step']:>10.2f} "
-              f"{row['other_ms_per_step']:>8.2f} {busy:>11} {batch:>6}", flush=True)
+        for algorithm in _ALGORITHM.value:
+            train = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
+                                         _TF_SERVERS.value, _ACTION_REPEAT.value, algorithm)
+            row = dict(algorithm=algorithm, threads=threads, env_only_steps_per_s=env_rate,
+                       **train, ratio=train["train_steps_per_s"] / env_rate)
+            rows.append(row)
+            busy = "-" if row["tf_server_busy"] is None else f"{100 * row['tf_server_busy']:.0f}%"
+            batch = "-" if row["requests_per_call"] is None else f"{row['requests_per_call']:.1f}"
+            print(f"{algorithm:>14} {threads:>7} {env_rate:>10.0f} {row['train_steps_per_s']:>8.0f} "
+                  f"{row['ratio']:>6.2f} {row['env_ms_per_step']:>7.2f} "
+                  f"{row['tf_wait_ms_per_step']:>10.2f} {row['other_ms_per_step']:>8.2f} "
+                  f"{busy:>11} {batch:>6}", flush=True)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     machine = dict(cpu=cpu_name(), cores=os.cpu_count(), python=platform.python_version())
     print(f"peak RSS {peak_rss_mb:.0f} MB on {machine['cores']} cores of {machine['cpu']}; "

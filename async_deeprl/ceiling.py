@@ -51,22 +51,26 @@ def _time_per_call(fn, seconds):
 
 def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_frameskip=False):
     """Times env, acting and learning as the module docstring says; returns a dict."""
-    from async_deeprl import environment, env_timing, q_learning
+    from async_deeprl import agents, environment, env_timing
+    from async_deeprl.agents.value_based import Segment
+    from async_deeprl.config import TrainConfig
 
     env_kwargs = dict(action_repeat=action_repeat, id_frameskip=id_frameskip)
     env_rate = env_timing.env_only_steps_per_s(game, threads, seconds, warmup=2.0, **env_kwargs)
     env = environment.make_env(game, seed=0, **env_kwargs)
     num_actions, frames_per_step = env.num_actions, env_timing.mean_frames_per_step(env)
     env.close()
-    learner = q_learning.QLearner(num_actions)
+    # One-step Q-learning's calls: acting returns online and target Q-values.
+    agent = agents.get("one_step_q")(num_actions, (84, 84, 4), TrainConfig(tmax=learn_batch))
     rng = np.random.default_rng(0)
     states = rng.integers(0, 256, (max(act_batch, learn_batch), 84, 84, 4), dtype=np.uint8)
     act_states = states[:act_batch]
-    learn = (states[:learn_batch], rng.integers(0, num_actions, learn_batch).astype(np.int32),
-             rng.random(learn_batch).astype(np.float32), np.zeros(learn_batch, np.float32),
-             np.ones(learn_batch, np.float32), states[0], np.float32(1e-6))
-    act_call = _time_per_call(lambda: [t.numpy() for t in learner.act(act_states)], seconds)
-    learn_call = _time_per_call(lambda: learner.train_segment(*learn).numpy(), seconds)
+    segment = Segment()
+    for i in range(learn_batch):
+        segment.add(states[i], int(rng.integers(num_actions)), float(rng.random()), False)
+    learn = agent.update_args(segment, states[0]) + (np.float32(1e-6),)
+    act_call = _time_per_call(lambda: [t.numpy() for t in agent.act(act_states)], seconds)
+    learn_call = _time_per_call(lambda: agent.update(*learn).numpy(), seconds)
     act, per_learn = act_call / act_batch, learn_call / learn_batch
     return dict(game=game, threads=threads, cpu=env_timing.cpu_name(), cores=os.cpu_count(),
                 action_repeat=action_repeat, id_frameskip=id_frameskip,

@@ -1,8 +1,9 @@
 """Checkpoints and the run description kept in a log directory.
 
-A checkpoint holds the learner's trackables (online and target weights,
-optimizer slots) plus the global step T, the emulator frame count and the
-per-thread final epsilons. `tf.train.CheckpointManager` writes the data files
+A checkpoint holds the agent's trackables (whatever its `checkpoint_items`
+names: for the value-based agents the online and target weights, optimizer
+slots and per-thread final epsilons) plus the global step T and the emulator
+frame count. `tf.train.CheckpointManager` writes the data files
 first and the index file last, so a save cut short is never the "latest".
 """
 
@@ -29,15 +30,12 @@ def error_reason(error):
 
 
 class Checkpointer:
-    """Saves and restores a learner together with the run's progress counters."""
+    """Saves and restores an agent together with the run's progress counters."""
 
     def __init__(self, logdir, trackables, max_to_keep=3):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.frames = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.eps_mins = tf.Variable(tf.zeros([0], tf.float64), shape=tf.TensorShape([None]),
-                                    trainable=False)
-        self._checkpoint = tf.train.Checkpoint(
-            step=self.step, frames=self.frames, eps_mins=self.eps_mins, **trackables)
+        self._checkpoint = tf.train.Checkpoint(step=self.step, frames=self.frames, **trackables)
         self._manager = tf.train.CheckpointManager(
             self._checkpoint, os.path.join(logdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
 
@@ -58,11 +56,10 @@ class Checkpointer:
                                   "move it out of the logdir or choose another --logdir") from None
         return True
 
-    def save(self, step, frames, eps_mins):
+    def save(self, step, frames):
         """Writes a checkpoint numbered by global agent step `step`; returns its path."""
         self.step.assign(step)
         self.frames.assign(frames)
-        self.eps_mins.assign(tf.constant(eps_mins, tf.float64))
         return self._manager.save(checkpoint_number=step)
 
 

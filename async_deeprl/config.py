@@ -1,84 +1,139 @@
-"""The plain-value configuration of a training run, with its checks."""
+"""Every setting of a run, defined once (default, help with units, bounds); flags are made from these.
+
+Counts named *_steps, *_interval and total_frames are global agent steps (one
+action of one thread), summed over threads. One agent step is `action_repeat`
+emulator frames.
+"""
 
 import dataclasses
+import os
 from typing import Optional
 
-from async_deeprl import environment, network
+from async_deeprl import agents, environment, network, settings
+from async_deeprl.settings import setting
+
+DEFAULT_LR = {"rmsprop": 7e-4, "adam": 1e-4}
 
 
 class ConfigError(ValueError):
     """A setting the run cannot use; the message is one line naming it and the fix."""
 
 
+def default_logdir(game):
+    """runs/<game> with path separators and colons made safe."""
+    return os.path.join("runs", game.replace("/", "_").replace(":", "_"))
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Every setting of an asynchronous one-step Q-learning run.
+    """Every setting of a training run (see the module docstring for the units)."""
+    algorithm: str = setting(
+        "one_step_q", "Agent of the family: one_step_q, one_step_sarsa or n_step_q (the paper's "
+        "asynchronous value-based methods); a logdir trained with another is refused.",
+        choices=agents.NAMES)
+    game: str = setting(
+        "SpaceInvaders-v0", "Gymnasium id: SpaceInvaders-v0, PongNoFrameskip-v4, ALE/Breakout-v5, "
+        "or module:EnvName-v0 for any env with RGB pixel observations.", alias="env")
+    logdir: Optional[str] = setting(
+        None, "Directory for checkpoints, TensorBoard events and CSV logs; training resumes from "
+        "its latest checkpoint. Unset: runs/<game> ('/' and ':' made '_'); --eval needs it given.",
+        shown="`runs/<game>`")
+    threads: int = setting(8, "Learner threads, each with its own environment.", low=1)
+    total_frames: int = setting(
+        80_000_000, "Training length in global agent steps, summed over threads (the blog's "
+        "'frames'; emulator frames are action_repeat times more).", low=1)
+    action_repeat: int = setting(
+        4, "Emulator frames per agent step (id steps with --id_frameskip).", low=1)
+    memory_len: int = setting(4, "Frames stacked into one observation.", low=1)
+    noop_max: int = setting(
+        30, "Most random no-ops at the start of an ALE game: single emulator frames (id steps "
+        "with --id_frameskip).", low=0)
+    sticky_prob: Optional[float] = setting(
+        None, "Sticky-action probability (0..1); unset keeps the game id's own (v0, v5: 0.25; "
+        "v4: 0).", low=0.0, high=1.0)
+    action_set: str = setting(
+        "reduced", "'reduced': the 2016 code's [FIRE, RIGHT, LEFT] for SpaceInvaders, Pong, "
+        "Breakout (minimal set elsewhere); 'minimal': the game's minimal action set.",
+        choices=environment.ACTION_SETS)
+    id_frameskip: bool = setting(
+        False, "Repeat each action on top of the id's own frameskip (v0: a random 2-4 emulator "
+        "frames per id step), as the 2016 code did; slower (Python wrappers hold the GIL).")
+    life_loss_terminal: bool = setting(
+        True, "In training, a lost life ends the learning episode (no bootstrap) while the game "
+        "goes on.")
+    gamma: float = setting(0.99, "Discount factor per agent step, in [0, 1].", low=0.0, high=1.0)
+    optimizer: str = setting(
+        "rmsprop", "'rmsprop': the paper's shared RMSProp (decay 0.99, epsilon 0.1), lr annealed "
+        "linearly to 0 at --total_frames; 'adam': the blog's final code, constant --lr.",
+        choices=network.OPTIMIZERS)
+    lr: Optional[float] = setting(
+        None, "Initial learning rate of each update; unset: 7e-4 for rmsprop (annealed to 0), "
+        "1e-4 for adam (constant, the blog's).", above=0.0, shown="7e-4 (rmsprop), 1e-4 (adam)")
+    grad_clip_norm: float = setting(
+        40.0, "Global gradient-norm clip of each update (rmsprop).", above=0.0)
+    tmax: int = setting(
+        5, "Transitions per asynchronous update of a thread (fewer at a terminal); for n_step_q "
+        "the longest return.", low=1)
+    tf_servers: int = setting(
+        2, "Threads that run the learner threads' acting and update calls, each batching the "
+        "requests of learner threads waiting at the same moment (each segment is still its own "
+        "update); 0: each learner thread calls TensorFlow itself, updating the shared weights "
+        "lock-free as in the paper.", low=0)
+    update_interval: int = setting(
+        40_000, "Target network sync period, in global agent steps.", low=1)
+    eps_start: float = setting(
+        1.0, "Initial exploration rate of every thread.", low=0.0, high=1.0)
+    eps_steps: int = setting(
+        4_000_000, "Global agent steps over which epsilon anneals to each thread's minimum.", low=0)
+    seed: Optional[int] = setting(
+        None, "Seed for eps_min draws, environments, actions and network initialisation; unset "
+        "is random.", shown="random")
+    log_interval: int = setting(
+        20_000, "Global agent steps between console lines, log rows and checkpoints.", low=1)
+    test_interval: int = setting(
+        80_000, "Global agent steps between test games on a separate env; 0 disables.", low=0)
+    test_games: int = setting(3, "Full games per test.", low=1)
+    test_epsilon: float = setting(
+        0.0, "Exploration rate during test games.", low=0.0, high=1.0)
+    test_max_steps: int = setting(
+        27_000, "Agent steps after which a test or eval game is cut (27,000 = 30 min of play at "
+        "--action_repeat 4).", low=1)
+    overwrite: bool = setting(
+        False, "If --logdir holds another game's run, move it aside and start afresh.")
+    max_nonfinite_updates: int = setting(
+        100, "Consecutive updates skipped for a non-finite loss or gradient that stop the run.",
+        low=1)
 
-    Counts named *_steps, *_interval and total_frames are global agent steps
-    (one action of one thread), summed over threads. One agent step is
-    `action_repeat` emulator frames.
-    """
-    game: str = "SpaceInvaders-v0"
-    logdir: str = "runs/SpaceInvaders-v0"
-    threads: int = 8
-    total_frames: int = 80_000_000  # global agent steps (the blog's "frames")
-    action_repeat: int = 4  # emulator frames per agent step
-    memory_len: int = 4  # frames stacked per observation
-    noop_max: int = 30  # most random no-ops at a game's start
-    sticky_prob: Optional[float] = None  # None: the game id's own probability
-    action_set: str = "reduced"
-    id_frameskip: bool = False  # repeat on top of the id's own frameskip (2016 behaviour)
-    life_loss_terminal: bool = True  # a lost life ends the learning episode in training
-    gamma: float = 0.99
-    optimizer: str = "rmsprop"
-    lr: float = 7e-4  # initial learning rate, annealed to 0 at total_frames for rmsprop
-    grad_clip_norm: float = 40.0
-    tmax: int = 5  # transitions per asynchronous update
-    tf_servers: int = 2  # threads that batch all TF calls; 0: each learner thread calls TF itself
-    update_interval: int = 40_000  # global agent steps between target syncs
-    eps_start: float = 1.0
-    eps_steps: int = 4_000_000  # global agent steps to anneal epsilon to each eps_min
-    seed: Optional[int] = None
-    log_interval: int = 20_000  # global agent steps between log rows and checkpoints
-    test_interval: int = 80_000  # global agent steps between test games; 0 disables
-    test_games: int = 3
-    test_epsilon: float = 0.0
-    test_max_steps: int = 27_000  # agent steps before a test game is cut
-    overwrite: bool = False
-    max_nonfinite_updates: int = 100  # consecutive skipped non-finite updates that stop the run
+    def __post_init__(self):
+        # Resolve the two defaults that depend on other settings, once, here.
+        if self.logdir is None:
+            object.__setattr__(self, "logdir", default_logdir(self.game))
+        if self.lr is None and self.optimizer in DEFAULT_LR:
+            object.__setattr__(self, "lr", DEFAULT_LR[self.optimizer])
 
     def validate(self):
         """Raises ConfigError (one line) for the first setting out of range."""
-        checks = [
-            (self.threads >= 1, f"--threads {self.threads}: must be >= 1"),
-            (self.tmax >= 1, f"--tmax {self.tmax}: must be >= 1"),
-            (0.0 <= self.gamma <= 1.0, f"--gamma {self.gamma}: must be in [0, 1]"),
-            (self.lr > 0, f"--lr {self.lr}: must be > 0"),
-            (self.total_frames >= 1, f"--total_frames {self.total_frames}: must be >= 1"),
-            (self.action_repeat >= 1, f"--action_repeat {self.action_repeat}: must be >= 1"),
-            (self.memory_len >= 1, f"--memory_len {self.memory_len}: must be >= 1"),
-            (self.noop_max >= 0, f"--noop_max {self.noop_max}: must be >= 0"),
-            (self.update_interval >= 1, f"--update_interval {self.update_interval}: must be >= 1"),
-            (self.log_interval >= 1, f"--log_interval {self.log_interval}: must be >= 1"),
-            (self.test_interval >= 0, f"--test_interval {self.test_interval}: must be >= 0"),
-            (self.eps_steps >= 0, f"--eps_steps {self.eps_steps}: must be >= 0"),
-            (0.0 <= self.eps_start <= 1.0, f"--eps_start {self.eps_start}: must be in [0, 1]"),
-            (0.0 <= self.test_epsilon <= 1.0, f"--test_epsilon {self.test_epsilon}: must be in [0, 1]"),
-            (self.sticky_prob is None or 0.0 <= self.sticky_prob <= 1.0,
-             f"--sticky_prob {self.sticky_prob}: must be in [0, 1]"),
-            (self.optimizer in network.OPTIMIZERS,
-             f"--optimizer {self.optimizer!r}: must be one of {', '.join(network.OPTIMIZERS)}"),
-            (self.action_set in environment.ACTION_SETS,
-             f"--action_set {self.action_set!r}: must be one of {', '.join(environment.ACTION_SETS)}"),
-            (self.tf_servers >= 0, f"--tf_servers {self.tf_servers}: must be >= 0"),
-            (self.grad_clip_norm > 0, f"--grad_clip_norm {self.grad_clip_norm}: must be > 0"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(message)
+        try:
+            settings.check(self)
+        except settings.SettingError as e:
+            raise ConfigError(str(e)) from None
 
     def env_kwargs(self):
         """Keyword arguments of `environment.make_env` for this run (without the seed)."""
         return dict(action_repeat=self.action_repeat, memory_len=self.memory_len,
                     noop_max=self.noop_max, sticky_prob=self.sticky_prob,
                     action_set=self.action_set, id_frameskip=self.id_frameskip)
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """Settings of `--eval` (it also uses --seed and --test_max_steps)."""
+    eval: bool = setting(False, "Evaluate the latest checkpoint in --logdir instead of training.")
+    eval_iter: int = setting(5, "Full games played by --eval.", low=1)
+    eval_epsilon: float = setting(
+        0.0, "Exploration rate of --eval (0: greedy, as in 2016).", low=0.0, high=1.0)
+    evaldir: Optional[str] = setting(
+        None, "Where --eval writes eval.json and game0.gif; must not hold an eval.json yet. "
+        "Unset: a new <logdir>/eval/<UTC date-time>.", shown="new `<logdir>/eval/<UTC date-time>`")
+    video: bool = setting(
+        True, "Write a GIF of the first --eval game (real-time speed, at most 4,500 agent steps).")

@@ -1,9 +1,9 @@
-"""How learner threads reach TensorFlow.
+"""How learner threads reach TensorFlow, whatever the agent.
 
-A learner thread makes one request per agent step: "apply my finished segment
-(if any), then give me the Q-values of my next state and the target network's
-max over actions of it". Two dispatchers answer it with the same compiled
-`QLearner.train_segment` and `QLearner.act` functions:
+A learner thread makes one request per agent step: "apply my finished
+segment's update (if any), then give me the agent's acting outputs for my next
+state" (Q-values, and for some agents the target network's Q-values too). Two
+dispatchers answer it with the agent's same compiled `update` and `act`:
 
 - `DirectDispatcher`: the calling thread runs the step itself. Threads update
   the shared weights concurrently without a lock, as in the paper.
@@ -22,77 +22,34 @@ import time
 import numpy as np
 
 
-class Segment:
-    """One thread's transitions since its last update.
-
-    `targets` holds each transition's complete target y, except the last one's,
-    which holds only the clipped reward until `bootstrap` (gamma, or 0 at a
-    terminal) times max_a Q_target(s', a) is added inside the update call.
-    """
-
-    def __init__(self):
-        self.states, self.actions, self.targets = [], [], []
-        self.bootstrap = 0.0
-
-    def add(self, state, action, reward):
-        self.states.append(state)
-        self.actions.append(action)
-        self.targets.append(reward)
-
-    def __len__(self):
-        return len(self.states)
-
-
-def padded_segment(segment, next_state, tmax):
-    """The positional arguments of `QLearner.train_segment` (without the learning rate).
-
-    The segment is padded to `tmax` transitions (mask 0), so one compiled
-    update serves every segment length.
-    """
-    n = len(segment)
-    states = np.zeros((tmax, *next_state.shape), np.uint8)
-    states[:n] = segment.states
-    actions = np.zeros(tmax, np.int32)
-    actions[:n] = segment.actions
-    targets = np.zeros(tmax, np.float32)
-    targets[:n] = segment.targets
-    bootstrap = np.zeros(tmax, np.float32)
-    bootstrap[n - 1] = segment.bootstrap
-    mask = np.zeros(tmax, np.float32)
-    mask[:n] = 1.0
-    return states, actions, targets, bootstrap, mask, next_state
-
-
 def batch_size_for(n):
     """The padded batch size of `n` acting states: the next power of two."""
     return 1 << max(n - 1, 0).bit_length()
 
 
-def _run_step(learner, learning_rate, states, segments, tmax):
-    """Applies each request's segment (in order), then acts on all states in one call.
+def _run_step(agent, learning_rate, states, updates):
+    """Applies each request's update (in order), then acts on all states in one call.
 
-    Returns one (q, target_max, loss or None) per request.
+    Returns one (acting outputs of that state as a tuple, update stats or None)
+    per request.
     """
     lr = np.float32(learning_rate)
-    losses = [None if seg is None else
-              float(learner.train_segment(*padded_segment(seg, state, tmax), lr))
-              for state, seg in zip(states, segments)]
+    stats = [None if args is None else agent.update(*args, lr).numpy() for args in updates]
     batch = np.zeros((batch_size_for(len(states)), *states[0].shape), np.uint8)
     batch[:len(states)] = states
-    q, target_max = learner.act(batch)
-    q, target_max = q.numpy(), target_max.numpy()
-    return [(q[i], float(target_max[i]), losses[i]) for i in range(len(states))]
+    outputs = [o.numpy() for o in agent.act(batch)]
+    return [(tuple(o[i] for o in outputs), stats[i]) for i in range(len(states))]
 
 
 class DirectDispatcher:
     """Each learner thread runs its own calls (lock-free concurrent updates)."""
 
-    def __init__(self, learner, learning_rate_fn, tmax):
-        self._learner, self._lr, self._tmax = learner, learning_rate_fn, tmax
+    def __init__(self, agent, learning_rate_fn):
+        self._agent, self._lr = agent, learning_rate_fn
 
-    def request(self, state, segment):
-        """Applies `segment` (or None), then returns (Q-values of `state`, max Q_target, loss)."""
-        return _run_step(self._learner, self._lr(), [state], [segment], self._tmax)[0]
+    def request(self, state, update):
+        """Applies `update` (args, or None), then returns (acting outputs of `state`, stats)."""
+        return _run_step(self._agent, self._lr(), [state], [update])[0]
 
     def start(self):
         pass
@@ -102,10 +59,10 @@ class DirectDispatcher:
 
 
 class _Request:
-    __slots__ = ("state", "segment", "result", "error", "done")
+    __slots__ = ("state", "update", "result", "error", "done")
 
-    def __init__(self, state, segment):
-        self.state, self.segment = state, segment
+    def __init__(self, state, update):
+        self.state, self.update = state, update
         self.result = self.error = None
         self.done = threading.Event()
 
@@ -113,8 +70,8 @@ class _Request:
 class BatchingDispatcher:
     """`servers` server threads answer the requests of all learner threads, batched per call."""
 
-    def __init__(self, learner, learning_rate_fn, tmax, servers=1):
-        self._learner, self._lr, self._tmax = learner, learning_rate_fn, tmax
+    def __init__(self, agent, learning_rate_fn, servers=1):
+        self._agent, self._lr = agent, learning_rate_fn
         self._cond = threading.Condition()
         self._queue = []
         self._closed = False
@@ -128,9 +85,9 @@ class BatchingDispatcher:
         for t in self._threads:
             t.start()
 
-    def request(self, state, segment):
-        """Applies `segment` (or None), then returns (Q-values of `state`, max Q_target, loss)."""
-        req = _Request(state, segment)
+    def request(self, state, update):
+        """Applies `update` (args, or None), then returns (acting outputs of `state`, stats)."""
+        req = _Request(state, update)
         with self._cond:
             if self._closed:
                 raise RuntimeError("the TensorFlow server is closed")
@@ -151,8 +108,8 @@ class BatchingDispatcher:
                 batch, self._queue = self._queue, []
             start = time.perf_counter()
             try:
-                results = _run_step(self._learner, self._lr(), [r.state for r in batch],
-                                    [r.segment for r in batch], self._tmax)
+                results = _run_step(self._agent, self._lr(), [r.state for r in batch],
+                                    [r.update for r in batch])
             except BaseException as e:  # Handed to every waiting thread.
                 for r in batch:
                     r.error = e
@@ -174,3 +131,10 @@ class BatchingDispatcher:
         for t in self._threads:
             if t.is_alive():
                 t.join()
+
+
+def make_dispatcher(agent, learning_rate_fn, servers):
+    """`servers` batching server threads, or direct calls from each thread when 0."""
+    if servers > 0:
+        return BatchingDispatcher(agent, learning_rate_fn, servers)
+    return DirectDispatcher(agent, learning_rate_fn)

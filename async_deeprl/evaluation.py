@@ -10,15 +10,31 @@ class EvalError(ValueError):
     """An evaluation that cannot start; the message is one line."""
 
 
-def play_games(env, q_fn, num_games, epsilon, rng, max_steps, on_frame=None, stop=None):
-    """Plays `num_games` full games (a lost life does not end one) epsilon-greedily.
+def epsilon_greedy(q_fn, epsilon):
+    """A policy(state, rng, num_actions) -> action: uniform with probability `epsilon`,
+    else the argmax of `q_fn` (which maps a [1, 84, 84, K] uint8 batch to Q-values [1, A])."""
+
+    def policy(state, rng, num_actions):
+        if rng.random() < epsilon:
+            return int(rng.integers(num_actions))
+        return int(np.argmax(np.asarray(q_fn(state[None]))[0]))
+
+    return policy
+
+
+def random_policy(state, rng, num_actions):
+    """Uniformly random actions: the baseline every learning result is compared with."""
+    return int(rng.integers(num_actions))
+
+
+def play_games(env, policy, num_games, rng, max_steps, on_frame=None, stop=None):
+    """Plays `num_games` full games (a lost life does not end one) with `policy`.
 
     Args:
       env: a `PixelEnv` from `environment.make_env`.
-      q_fn: maps a [1, 84, 84, K] uint8 batch to Q-values [1, A].
+      policy: maps (state, rng, num_actions) to an action index, e.g. `epsilon_greedy`.
       num_games: games to play.
-      epsilon: probability of a uniformly random action (0 is greedy).
-      rng: `numpy.random.Generator` for the epsilon draws.
+      rng: `numpy.random.Generator` for the policy's random draws.
       max_steps: a game is cut after this many agent steps, so a policy that
         never starts the game still ends.
       on_frame: optional callback(game_index, env) called after reset and after
@@ -35,10 +51,7 @@ def play_games(env, q_fn, num_games, epsilon, rng, max_steps, on_frame=None, sto
             on_frame(game, env)
         steps, truncated = 0, False
         while True:
-            if rng.random() < epsilon:
-                action = int(rng.integers(env.num_actions))
-            else:
-                action = int(np.argmax(np.asarray(q_fn(state[None]))[0]))
+            action = policy(state, rng, env.num_actions)
             result = env.step(action)
             steps += 1
             if on_frame:
@@ -113,8 +126,11 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     """
     import tensorflow as tf
 
-    from async_deeprl import checkpointing, environment, network
+    from async_deeprl import agents, checkpointing, environment
 
+    if os.path.exists(logdir) and not os.path.isdir(logdir):
+        raise EvalError(f"--logdir {logdir!r} is a file, not a directory; point --eval at the "
+                        "--logdir of a training run")
     if not os.path.isdir(logdir):
         raise EvalError(f"--logdir {logdir!r} does not exist; point --eval at a training logdir")
     description = checkpointing.read_run_config(logdir)
@@ -128,9 +144,14 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     if checkpoint is None:
         raise EvalError(f"--logdir {logdir!r} holds no complete checkpoint yet; train longer "
                         "(one is saved every --log_interval steps and at exit)")
+    try:
+        agent_class = agents.get(description.get("algorithm"))
+    except agents.UnknownAgentError as e:
+        raise EvalError(f"{logdir}/run_config.json: {e}; update async_deeprl or point --logdir "
+                        "at another run") from None
     env = environment.make_env(description["game"], seed=seed, record_rgb=video,
                                **description["env"])
-    model = network.build_q_network(env.num_actions, tuple(description["input_shape"]))
+    model = agent_class.build_eval_model(env.num_actions, tuple(description["input_shape"]))
     try:
         # Training checkpoints also hold the target network and optimizer; only the
         # online weights are needed, and every one of them must be in the file.
@@ -141,8 +162,7 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         raise EvalError(f"checkpoint {checkpoint} does not fit a {env.num_actions}-action "
                         f"network for {description['game']} or is damaged ({reason}); "
                         "point --logdir at an intact run of this game") from None
-    q_fn = tf.function(lambda s: model(s, training=False),
-                       input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)])
+    policy = agent_class.eval_policy(model, epsilon)
     frames, frame_numbers = [], []
 
     def record(game_index, env_):
@@ -152,12 +172,13 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
             frame_numbers.append(env_.frame_number)
 
     rng = np.random.default_rng(seed)
-    results = play_games(env, q_fn, games, epsilon, rng, max_steps, on_frame=record)
+    results = play_games(env, policy, games, rng, max_steps, on_frame=record)
     env.close()
     for i, r in enumerate(results):
         cut = " (cut at the step limit)" if r["truncated"] else ""
         print(f"game {i}: score {r['score']:g}, {r['steps']} agent steps{cut}", flush=True)
-    summary = dict(summarize(results), game=description["game"], checkpoint=checkpoint,
+    summary = dict(summarize(results), game=description["game"],
+                   algorithm=agent_class.name, checkpoint=checkpoint,
                    epsilon=epsilon, max_steps=max_steps, results=results)
     print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
           f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)

@@ -27,7 +27,7 @@ def export_weights(logdir, outdir, checkpoint=None):
     """
     import tensorflow as tf
 
-    from async_deeprl import network
+    from async_deeprl import agents
 
     description = checkpointing.read_run_config(logdir)
     if description is None:
@@ -37,7 +37,12 @@ def export_weights(logdir, outdir, checkpoint=None):
         raise ExportError(f"{logdir!r} holds no complete checkpoint")
     if os.path.exists(outdir) and os.listdir(outdir):
         raise ExportError(f"{outdir!r} is not empty; choose a new folder")
-    model = network.build_q_network(description["num_actions"], tuple(description["input_shape"]))
+    try:
+        agent_class = agents.get(description.get("algorithm"))
+    except agents.UnknownAgentError as e:
+        raise ExportError(f"{logdir}/run_config.json: {e}") from None
+    model = agent_class.build_eval_model(description["num_actions"],
+                                         tuple(description["input_shape"]))
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
     frames = tf.Variable(0, dtype=tf.int64, trainable=False)
     source = tf.train.Checkpoint(online=model, step=step, frames=frames)

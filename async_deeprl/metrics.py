@@ -9,7 +9,12 @@ import tensorflow as tf
 
 
 class IntervalStats:
-    """Thread-safe sums over one logging interval, drained by the logging thread."""
+    """Thread-safe sums over one logging interval, drained by the logging thread.
+
+    Besides finished games, it averages any named quantity: acting statistics a
+    worker reports as (sum, count) and the numbers each update returns; an
+    update whose numbers are not all finite is counted in `nonfinite_losses`.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -17,8 +22,7 @@ class IntervalStats:
 
     def _reset(self):
         self._scores, self._lengths = [], []
-        self._q_sum, self._q_count = 0.0, 0
-        self._loss_sum, self._loss_count = 0.0, 0
+        self._sums = {}  # name -> [sum, count]
         self._nonfinite = 0
 
     def add_episode(self, score, length):
@@ -27,19 +31,28 @@ class IntervalStats:
             self._scores.append(float(score))
             self._lengths.append(int(length))
 
-    def add_segment(self, max_q_sum, steps, loss):
-        """A trained segment: sum of max-Q over its steps, its step count, its loss."""
+    def _add(self, name, total, count):
+        entry = self._sums.setdefault(name, [0.0, 0])
+        entry[0] += float(total)
+        entry[1] += int(count)
+
+    def add_sums(self, sums):
+        """{name: (sum, count)}, e.g. the max-Q of each acting step of a segment."""
         with self._lock:
-            self._q_sum += float(max_q_sum)
-            self._q_count += int(steps)
-            if np.isfinite(loss):
-                self._loss_sum += float(loss)
-                self._loss_count += 1
+            for name, (total, count) in sums.items():
+                self._add(name, total, count)
+
+    def add_update(self, names, values):
+        """The numbers one update returned (named by `names`, the loss first)."""
+        with self._lock:
+            if np.all(np.isfinite(values)):
+                for name, value in zip(names, values):
+                    self._add(name, value, 1)
             else:
                 self._nonfinite += 1
 
-    def drain(self):
-        """Returns the interval's aggregates and starts a new interval."""
+    def drain(self, names=()):
+        """Returns the interval's aggregates (NaN for `names` without data) and starts anew."""
         with self._lock:
             scores, lengths = self._scores, self._lengths
             row = dict(
@@ -47,10 +60,11 @@ class IntervalStats:
                 score_mean=float(np.mean(scores)) if scores else float("nan"),
                 score_max=float(np.max(scores)) if scores else float("nan"),
                 episode_length_mean=float(np.mean(lengths)) if lengths else float("nan"),
-                avg_max_q=self._q_sum / self._q_count if self._q_count else float("nan"),
-                loss=self._loss_sum / self._loss_count if self._loss_count else float("nan"),
                 nonfinite_losses=self._nonfinite,
             )
+            row.update({name: float("nan") for name in names})
+            row.update({name: total / count for name, (total, count) in self._sums.items()
+                        if count})
             self._reset()
             return row
 

@@ -1,6 +1,8 @@
-"""The Q-network and optimizer factories shared by every agent of the family."""
+"""The Q-network and optimizer factories shared by every agent of the family.
 
-import keras
+Keras is imported inside the factories, so that reading OPTIMIZERS (flag
+definitions, --help) does not load TensorFlow.
+"""
 
 OPTIMIZERS = ("rmsprop", "adam")
 
@@ -12,6 +14,8 @@ def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
     so callers never build float copies of observations. Online and target
     networks are two calls of this function.
     """
+    import keras
+
     inputs = keras.Input(shape=input_shape, dtype="uint8", name="frames")
     x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
     x = keras.layers.Conv2D(16, 8, strides=4, activation="relu", name="conv1")(x)
@@ -30,6 +34,8 @@ def make_optimizer(kind, learning_rate, grad_clip_norm=40.0):
     anneals the learning rate. 'adam' is the blog's final code: Adam at a
     constant rate, no clipping.
     """
+    import keras
+
     if kind == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=learning_rate, rho=0.99, epsilon=0.1,
                                         global_clipnorm=grad_clip_norm)

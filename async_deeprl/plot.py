@@ -10,6 +10,7 @@ the frames axis.
 """
 
 import csv
+import json
 import os
 
 import numpy as np
@@ -36,7 +37,8 @@ REFERENCES = {
         points_label="blog fig. 5 (8 threads, mean of 3 greedy tests), smoothed",
         band=(650, 750), band_label="A3C paper fig. 1: one-step Q, 16 threads, 14 h (~650-750)"),
     "pong": dict(points=[], points_label="",
-                 band=(19, 20), band_label="A3C paper fig. 1: one-step Q, 16 threads, 14 h (~19-20)"),
+                 band=(19, 20),
+                 band_label="A3C paper fig. 1: one-step Q, n-step Q and A3C, 16 threads (~19-20)"),
 }
 
 
@@ -75,6 +77,14 @@ def cumulative_hours(wall_time_s):
     return np.array(total) / 3600.0
 
 
+def _run_description(logdir):
+    path = os.path.join(logdir, "run_config.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def run_curve(logdir):
     """(label, agent steps, emulator frames, wall-clock hours, scores) of a run.
 
@@ -91,7 +101,11 @@ def run_curve(logdir):
     frames = np.array([float(r.get("emulator_frames") or "nan") for r in rows])
     hours = cumulative_hours([float(r["wall_time_s"]) for r in rows])
     scores = np.array([float(r[key]) for r in rows])
-    label = f"{os.path.basename(os.path.normpath(logdir))} ({kind} games"
+    label = os.path.basename(os.path.normpath(logdir))
+    description = _run_description(logdir)
+    if description:  # Algorithm and env id, where the run's description was kept beside its logs.
+        label += f": {description.get('algorithm') or 'one_step_q'}, {description.get('game')}"
+    label += f" ({kind} games"
     if rows and rows[-1].get("emulator_frames") not in (None, ""):
         label += f", {float(rows[-1]['emulator_frames']) / steps[-1]:.1f} emulator frames/step"
     return label + ")", steps, frames, hours, scores

@@ -1,32 +1,32 @@
-"""The asynchronous one-step Q-learning run: learner threads, target syncs, logs, tests, checkpoints.
+"""One asynchronous training run of any agent: threads, step counter, target syncs, logs, tests.
 
 `train(config)` is the whole run. Each learner thread owns one environment and
-one final epsilon, acts epsilon-greedily with the shared online network, and
-applies its own asynchronous update of the shared weights every `tmax`
-transitions (or at a terminal). The main thread writes log rows and
-checkpoints; a tester thread plays greedy test games on its own environment.
+one worker of the agent (`config.algorithm`): the worker picks actions, keeps
+the thread's segment and says when an update is due; the runner steps the
+environment, claims global steps, syncs the target network every
+`update_interval` steps, and sends each request through the dispatcher. The
+main thread writes log rows and checkpoints; a tester thread plays test games
+with the agent's test policy on its own environment. Nothing here depends on
+which agent runs.
 """
 
 import contextlib
 import dataclasses
-import json
-import os
-import shutil
 import signal
 import threading
 import time
 
 import numpy as np
 
-from async_deeprl import checkpointing, dispatch, environment, evaluation, metrics, schedules
+from async_deeprl import agents, checkpointing, dispatch, environment, evaluation, metrics
+from async_deeprl import schedules
 from async_deeprl.config import ConfigError
 from async_deeprl.counter import StepCounter
-from async_deeprl.q_learning import QLearner
+from async_deeprl.logdir import prepare_logdir
 
-ALGORITHM = "one_step_q"
-TRAIN_COLUMNS = ("emulator_frames", "wall_time_s", "episodes", "score_mean", "score_max",
-                 "episode_length_mean", "avg_max_q", "epsilon_mean", "learning_rate", "loss",
-                 "nonfinite_losses", "agent_steps_per_s", "emulator_frames_per_s")
+TRAIN_HEAD = ("emulator_frames", "wall_time_s", "episodes", "score_mean", "score_max",
+              "episode_length_mean")
+TRAIN_TAIL = ("nonfinite_losses", "agent_steps_per_s", "emulator_frames_per_s")
 TEST_COLUMNS = ("emulator_frames", "wall_time_s", "test_score_mean", "test_score_std",
                 "test_score_min", "test_score_max", "test_length_mean", "test_scores")
 
@@ -58,61 +58,8 @@ def _stop_on_signals(stop_event):
             signal.signal(s, h)
 
 
-def _run_description(config, env):
-    return dict(algorithm=ALGORITHM, game=config.game, num_actions=env.num_actions,
-                action_names=env.action_names, input_shape=[84, 84, config.memory_len],
-                env=config.env_kwargs(), config=dataclasses.asdict(config))
-
-
-def prepare_logdir(config, env):
-    """Creates or checks `config.logdir`; returns True if it holds a run to resume.
-
-    A logdir that holds a run of another game is refused unless
-    `config.overwrite`, in which case the old run is moved aside, not deleted.
-    """
-    logdir = config.logdir
-    try:
-        os.makedirs(logdir, exist_ok=True)
-        probe = os.path.join(logdir, ".write_test")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as e:
-        raise ConfigError(f"--logdir {logdir!r} is not writable ({e.strerror}); "
-                          "choose another --logdir") from None
-    previous = checkpointing.read_run_config(logdir)
-    if previous is not None:
-        if previous.get("game") != config.game or previous.get("num_actions") != env.num_actions:
-            if not config.overwrite:
-                raise ConfigError(
-                    f"--logdir {logdir!r} holds a run of {previous.get('game')!r}, not "
-                    f"{config.game!r}; pass --overwrite to move it aside or choose another --logdir")
-            aside = f"{logdir.rstrip(os.sep)}.replaced-{time.strftime('%Y%m%d-%H%M%S')}"
-            try:
-                shutil.move(logdir, aside)
-            except OSError as e:
-                raise ConfigError(f"--logdir {logdir!r} could not be moved to {aside!r} "
-                                  f"({e.strerror}); move it yourself or choose another --logdir") from None
-            _say(f"moved the previous run in {logdir} to {aside}")
-            os.makedirs(logdir)
-            previous = None
-    if previous is not None:
-        # JSON round trip so that tuples and lists, ints and floats compare alike.
-        wanted = json.loads(json.dumps(config.env_kwargs()))
-        changed = sorted(k for k in set(wanted) | set(previous.get("env", {}))
-                         if previous.get("env", {}).get(k) != wanted.get(k))
-        if changed:
-            was = ", ".join(f"--{k}={previous.get('env', {}).get(k)}" for k in changed)
-            raise ConfigError(
-                f"--logdir {logdir!r} was trained with {was}; resume with the same values "
-                "(the network was trained on that input) or choose another --logdir")
-    if previous is None:
-        checkpointing.write_run_config(logdir, _run_description(config, env))
-    return checkpointing.latest_checkpoint(logdir) is not None
-
-
-class AsyncQTrainer:
-    """One run of asynchronous one-step Q-learning (see module docstring)."""
+class Trainer:
+    """One run of `config.algorithm` (see module docstring)."""
 
     def __init__(self, config, stop_event=None):
         config.validate()
@@ -125,31 +72,7 @@ class AsyncQTrainer:
         resume = prepare_logdir(config, self._envs[0])
         self._envs += [environment.make_env(config.game, seed=env_seed(i), **config.env_kwargs())
                        for i in range(1, config.threads)]
-        env0 = self._envs[0]
-        if config.seed is not None:
-            import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
-
-            keras.utils.set_random_seed(config.seed)
-        self.learner = QLearner(env0.num_actions, (84, 84, config.memory_len), config.optimizer,
-                                config.lr, config.grad_clip_norm)
-        self.checkpointer = checkpointing.Checkpointer(config.logdir, self.learner.checkpoint_items())
-        # Compile before restoring: the warm-up touches the optimizer's slots.
-        self.learner.warm_up(config.tmax, sorted({dispatch.batch_size_for(n)
-                                                  for n in range(1, config.threads + 1)}))
-        start_step, self._frames_base = 0, 0
-        self.eps_mins = schedules.sample_eps_mins(
-            config.threads, np.random.default_rng(np.random.SeedSequence(config.seed)))
-        if resume:
-            self.checkpointer.restore_latest()
-            start_step = int(self.checkpointer.step.numpy())
-            self._frames_base = int(self.checkpointer.frames.numpy())
-            saved = [float(e) for e in self.checkpointer.eps_mins.numpy()]
-            self.eps_mins = (saved + self.eps_mins)[:config.threads]
-            if config.total_frames <= start_step:
-                raise ConfigError(
-                    f"--total_frames {config.total_frames} is not above the step {start_step} "
-                    f"this logdir resumes from; raise --total_frames or choose another --logdir")
-            _say(f"resuming from {self.checkpointer.latest} at T={start_step}")
+        start_step, self._frames_base = self._build_agent(resume)
         # Seeded streams continue differently after a resume instead of replaying the start.
         if config.seed is not None and start_step:
             for i, env in enumerate(self._envs):
@@ -162,26 +85,51 @@ class AsyncQTrainer:
         self.target_syncs = 0  # this run's target syncs, one per update_interval crossed
         self._nonfinite_streak = 0  # consecutive updates skipped for a non-finite loss
         self._pending_test_rows = []  # (step, row) of tests not yet covered by a checkpoint
-        self._sync_lock = threading.Lock()
-        lr_fn = lambda: self._learning_rate(self.counter.value)
-        if config.tf_servers > 0:
-            self._dispatcher = dispatch.BatchingDispatcher(self.learner, lr_fn, config.tmax,
-                                                           config.tf_servers)
-        else:
-            self._dispatcher = dispatch.DirectDispatcher(self.learner, lr_fn, config.tmax)
+        self._lock = threading.Lock()
+        self.dispatcher = dispatch.make_dispatcher(
+            self.agent, lambda: self._learning_rate(self.counter.value), config.tf_servers)
+        self._open_logs(start_step)
+
+    def _build_agent(self, resume):
+        """Builds the agent, compiles it, restores the latest checkpoint; returns (T, frames)."""
+        cfg = self.config
+        if cfg.seed is not None:
+            import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
+
+            keras.utils.set_random_seed(cfg.seed)
+        agent_class = agents.get(cfg.algorithm)
+        self.agent = agent_class(self._envs[0].num_actions, (84, 84, cfg.memory_len), cfg)
+        self.checkpointer = checkpointing.Checkpointer(cfg.logdir, self.agent.checkpoint_items())
+        # Compile before restoring: the warm-up touches the optimizer's slots.
+        self.agent.warm_up(cfg.tmax, sorted({dispatch.batch_size_for(n)
+                                             for n in range(1, cfg.threads + 1)}))
+        step, frames = 0, 0
+        if resume:
+            self.checkpointer.restore_latest()
+            step = int(self.checkpointer.step.numpy())
+            frames = int(self.checkpointer.frames.numpy())
+            if cfg.total_frames <= step:
+                raise ConfigError(
+                    f"--total_frames {cfg.total_frames} is not above the step {step} "
+                    f"this logdir resumes from; raise --total_frames or choose another --logdir")
+            _say(f"resuming from {self.checkpointer.latest} at T={step}")
+        lines = self.agent.prepare_threads(
+            cfg.threads, np.random.default_rng(np.random.SeedSequence(cfg.seed)), resume)
+        for line in lines:
+            _say(line)
+        return step, frames
+
+    def _open_logs(self, start_step):
+        cfg, agent = self.config, self.agent
+        self.train_columns = (TRAIN_HEAD + agent.log_columns + ("learning_rate",)
+                              + agent.update_stats + TRAIN_TAIL)
         self.stats = metrics.IntervalStats()
         for name in ("train", "test"):  # Refuse a damaged log before either is rewritten.
-            metrics.check_log(config.logdir, name)
-        self.train_log = metrics.MetricsWriter(config.logdir, "train", TRAIN_COLUMNS, start_step)
-        self.test_log = metrics.MetricsWriter(config.logdir, "test", TEST_COLUMNS, start_step)
+            metrics.check_log(cfg.logdir, name)
+        self.train_log = metrics.MetricsWriter(cfg.logdir, "train", self.train_columns, start_step)
+        self.test_log = metrics.MetricsWriter(cfg.logdir, "test", TEST_COLUMNS, start_step)
         self.train_log.write_text("hyperparameters", "\n".join(
-            f"    {k} = {v}" for k, v in dataclasses.asdict(config).items()))
-        for i, eps_min in enumerate(self.eps_mins):
-            _say(f"thread {i}: eps_min {eps_min}")
-
-    # Schedules ------------------------------------------------------------
-    def _epsilon(self, step, eps_min):
-        return schedules.epsilon_at(step, self.config.eps_start, eps_min, self.config.eps_steps)
+            f"    {k} = {v}" for k, v in dataclasses.asdict(cfg).items()))
 
     def _learning_rate(self, step):
         return schedules.learning_rate_at(step, self.config.lr, self.config.total_frames,
@@ -200,53 +148,43 @@ class AsyncQTrainer:
             self._stop.set()
 
     def _learner_loop(self, index):
-        cfg, env, counter, dispatcher = self.config, self._envs[index], self.counter, self._dispatcher
-        rng = np.random.default_rng(self._seeds[index])
-        eps_min, gamma = self.eps_mins[index], float(cfg.gamma)
+        cfg, env, counter, agent = self.config, self._envs[index], self.counter, self.agent
+        worker = agent.worker(index, np.random.default_rng(self._seeds[index]))
         times = self.thread_times[index]  # seconds spent in the env and waiting for TF
         clock = time.perf_counter
-        segment, q_sum = dispatch.Segment(), 0.0
         state = env.reset()
-        q, _, _ = dispatcher.request(state, None)
+        outputs, _ = self.dispatcher.request(state, None)
         while not self._stop.is_set():
-            if rng.random() < self._epsilon(counter.value, eps_min):
-                action = int(rng.integers(env.num_actions))
-            else:
-                action = int(np.argmax(q))
+            action = worker.act(outputs, counter.value)
             step = counter.claim(cfg.total_frames)
             if step is None:
                 break
-            q_sum += float(q.max())
             t0 = clock()
             result = env.step(action)
-            if step % cfg.update_interval == 0:
-                self.learner.sync_target()
-                with self._sync_lock:
+            if agent.uses_target_network and step % cfg.update_interval == 0:
+                agent.sync_target()
+                with self._lock:
                     self.target_syncs += 1
             terminal = result.game_over or (cfg.life_loss_terminal and result.life_lost)
-            segment.add(state, action, min(max(result.reward, -1.0), 1.0))
+            worker.observe(state, action, min(max(result.reward, -1.0), 1.0), terminal)
             if result.game_over:
                 self.stats.add_episode(env.episode_score, env.episode_steps)
                 state = env.reset()
             else:
                 state = result.observation
+            update = worker.take_update(state)
             t1 = clock()
-            if terminal or len(segment) >= cfg.tmax:
-                # The update call bootstraps the last transition from `state` (its s').
-                segment.bootstrap = 0.0 if terminal else gamma
-                q, _, loss = dispatcher.request(state, segment)
-                self.stats.add_segment(q_sum, len(segment), loss)
-                self._check_finite(loss)
-                segment, q_sum = dispatch.Segment(), 0.0
-            else:
-                q, target_max, _ = dispatcher.request(state, None)
-                segment.targets[-1] += gamma * target_max
+            outputs, update_stats = self.dispatcher.request(state, update)
+            if update is not None:
+                self.stats.add_sums(worker.drain_stats())
+                self.stats.add_update(agent.update_stats, update_stats)
+                self._check_finite(update_stats[0])
             times[0] += t1 - t0
             times[1] += clock() - t1
 
     def _check_finite(self, loss):
         """Counts consecutive skipped (non-finite) updates; too many stop the run."""
-        with self._sync_lock:
+        with self._lock:
             self._nonfinite_streak = 0 if np.isfinite(loss) else self._nonfinite_streak + 1
             streak = self._nonfinite_streak
         if streak >= self.config.max_nonfinite_updates:
@@ -258,6 +196,7 @@ class AsyncQTrainer:
         cfg = self.config
         env = environment.make_env(cfg.game, seed=self._test_env_seed, **cfg.env_kwargs())
         rng = np.random.default_rng(self._seeds[-1])
+        policy = self.agent.test_policy(cfg.test_epsilon)
         next_test = (self.counter.value // cfg.test_interval + 1) * cfg.test_interval
         while not self._stop.is_set():
             if self.counter.value < next_test:
@@ -266,8 +205,7 @@ class AsyncQTrainer:
                 self._stop.wait(0.2)
                 continue
             step, start = self.counter.value, time.time()
-            results = evaluation.play_games(env, self.learner.q_values, cfg.test_games,
-                                            cfg.test_epsilon, rng, cfg.test_max_steps,
+            results = evaluation.play_games(env, policy, cfg.test_games, rng, cfg.test_max_steps,
                                             stop=self._stop)
             if self._stop.is_set():
                 break  # Games cut short by the stop are not a test result.
@@ -278,7 +216,7 @@ class AsyncQTrainer:
                 test_score_min=summary["min"], test_score_max=summary["max"],
                 test_length_mean=float(np.mean([r["steps"] for r in results])),
                 test_scores=" ".join(f"{r['score']:g}" for r in results))
-            with self._sync_lock:  # Written by the main thread after the next checkpoint.
+            with self._lock:  # Written by the main thread after the next checkpoint.
                 self._pending_test_rows.append((step, row))
             _say(f"test at T={step}: mean {summary['mean']:.1f} over {cfg.test_games} games "
                  f"({time.time() - start:.0f} s)")
@@ -298,8 +236,8 @@ class AsyncQTrainer:
         are lost.
         """
         now, step, frames = time.time(), self.counter.value, self.emulator_frames()
-        path = self.checkpointer.save(step, frames, self.eps_mins)
-        with self._sync_lock:
+        path = self.checkpointer.save(step, frames)
+        with self._lock:
             tests, self._pending_test_rows = self._pending_test_rows, []
         for test_step, row in tests:
             self.test_log.write(test_step, row)
@@ -307,19 +245,22 @@ class AsyncQTrainer:
             return path
         elapsed = max(now - last["time"], 1e-9)
         sps = (step - last["step"]) / elapsed
-        row = self.stats.drain()
-        eps_mean = float(np.mean([self._epsilon(step, e) for e in self.eps_mins]))
+        row = self.stats.drain(self.agent.log_columns + self.agent.update_stats)
+        row.update(self.agent.log_values(step))
         row.update(emulator_frames=frames, wall_time_s=now - self._start_time,
-                   epsilon_mean=eps_mean, learning_rate=self._learning_rate(step),
-                   agent_steps_per_s=sps, emulator_frames_per_s=(frames - last["frames"]) / elapsed)
+                   learning_rate=self._learning_rate(step), agent_steps_per_s=sps,
+                   emulator_frames_per_s=(frames - last["frames"]) / elapsed)
         self.train_log.write(step, row)
         eta = (self.config.total_frames - step) / sps if sps > 0 else float("inf")
         _say(f"{time.strftime('%H:%M:%S')} T={step} frames={frames} "
-             f"score={row['score_mean']:.1f} ({row['episodes']} games) avg_max_q={row['avg_max_q']:.3f} "
-             f"eps={eps_mean:.3f} lr={row['learning_rate']:.2e} steps/s={sps:.0f} "
-             f"eta={eta / 3600:.1f}h")
+             f"score={row['score_mean']:.1f} ({row['episodes']} games) {self.agent.console(row)} "
+             f"lr={row['learning_rate']:.2e} steps/s={sps:.0f} eta={eta / 3600:.1f}h")
         last.update(time=now, step=step, frames=frames)
         return path
+
+    def progress(self):
+        """(global step, summed [env, TF wait] seconds of the learner threads), for benchmarks."""
+        return self.counter.value, np.array(self.thread_times).sum(axis=0)
 
     def run(self):
         """Trains until `total_frames` global agent steps or a stop; returns a summary dict."""
@@ -336,7 +277,7 @@ class AsyncQTrainer:
                                             name="tester", daemon=True))
         next_log = (start_step // cfg.log_interval + 1) * cfg.log_interval
         with _stop_on_signals(self._stop):
-            self._dispatcher.start()
+            self.dispatcher.start()
             for t in workers:
                 t.start()
             while not self._learners_done():
@@ -347,7 +288,7 @@ class AsyncQTrainer:
             self._stop.set()
             for t in workers:
                 t.join()
-            self._dispatcher.close()
+            self.dispatcher.close()
         path = self._checkpoint_and_log(last)
         self.train_log.close()
         self.test_log.close()
@@ -363,5 +304,5 @@ class AsyncQTrainer:
 
 
 def train(config, stop_event=None):
-    """Runs (or resumes) asynchronous one-step Q-learning as configured; returns a summary."""
-    return AsyncQTrainer(config, stop_event).run()
+    """Runs (or resumes) `config.algorithm` as configured; returns a summary."""
+    return Trainer(config, stop_event).run()

@@ -13,7 +13,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 import run_dqn
-from async_deeprl import runner
+from async_deeprl import logdir as logdir_lib, runner
 from async_deeprl.config import TrainConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,6 +93,10 @@ CASES = {
     "non-pixel env": (dict(game="CartPole-v1"), None, "RGB pixel space"),
     "non-discrete env": (dict(game="BoxActionPixels-v0"), None, "a Discrete action space is needed"),
     "eval missing dir": (dict(eval=True), "missing", "does not exist"),
+    "eval logdir is a file": (dict(eval=True), "a-file", "is a file, not a directory"),
+    "another algorithm's logdir": (dict(game=CATCH, action_repeat=1, total_frames=900,
+                                        algorithm="n_step_q"), "copy",
+                                   "holds a one_step_q run; resume it with --algorithm one_step_q"),
     "eval empty dir": (dict(eval=True), "empty", "holds no training run"),
     "eval corrupt checkpoint": (dict(eval=True), _corrupt, "or is damaged"),
     "eval other action count": (dict(eval=True), _other_game, "does not fit a 6-action network"),
@@ -131,6 +135,9 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
     elif logdir_kind == "empty":
         logdir = str(tmp_path / "empty")
         os.makedirs(logdir)
+    elif logdir_kind == "a-file":
+        logdir = str(tmp_path / "a_file")
+        open(logdir, "w").close()
     elif logdir_kind == "under-a-file":
         open(tmp_path / "a_file", "w").close()
         logdir = str(tmp_path / "a_file" / "run")
@@ -157,6 +164,9 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
     (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
     (["--lr", "-0.1"], "--lr must be > 0"),
     (["--optimizer", "sgd"], "value should be one of <rmsprop|adam>"),
+    (["--algorithm", "a4c"], "value should be one of <one_step_q|one_step_sarsa|n_step_q>"),
+    (["--test_games", "0"], "--test_games must be >= 1"),
+    (["--test_max_steps", "0"], "--test_max_steps must be >= 1"),
 ])
 def test_out_of_range_flags_exit_non_zero_before_anything_runs(args, message, tmp_path):
     result = subprocess.run([sys.executable, os.path.join(REPO, "run_dqn.py"), *args,
@@ -176,7 +186,7 @@ def test_overwrite_whose_move_fails_keeps_the_old_run(catch_run, tmp_path, capsy
         # test cannot make a real directory unmovable.
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(runner.shutil, "move", refuse_move)
+    monkeypatch.setattr(logdir_lib.shutil, "move", refuse_move)
     with flagsaver.flagsaver(logdir=logdir, game="SpaceInvaders-v0", overwrite=True):
         assert run_dqn.main(["run_dqn"]) == 1
     err = capsys.readouterr().err.strip()

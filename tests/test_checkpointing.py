@@ -2,31 +2,29 @@
 
 import numpy as np
 
-from async_deeprl import checkpointing
-from async_deeprl.q_learning import QLearner
+import pytest
+
+from agent_utils import make_agent, train_a_little as _train_a_little
+from async_deeprl import agents, checkpointing
 
 
-def _train_a_little(learner, seed):
-    rng = np.random.default_rng(seed)
-    for _ in range(3):
-        learner.train(rng.integers(0, 256, (5, 84, 84, 4), dtype=np.uint8),
-                      rng.integers(0, 3, 5).astype(np.int32),
-                      rng.normal(size=5).astype(np.float32), np.float32(1e-3))
-
-
-def test_checkpoint_round_trip(tmp_path):
-    source = QLearner(num_actions=3)
+@pytest.mark.parametrize("algorithm", agents.NAMES)
+def test_checkpoint_round_trip(tmp_path, algorithm):
+    source = make_agent(algorithm)
     _train_a_little(source, 0)
+    source.eps_mins.assign([0.1, 0.5, 0.01])
     saver = checkpointing.Checkpointer(str(tmp_path), source.checkpoint_items())
-    path = saver.save(step=12345, frames=49380, eps_mins=[0.1, 0.5, 0.01])
+    path = saver.save(step=12345, frames=49380)
     assert path.endswith("ckpt-12345")
     assert checkpointing.latest_checkpoint(str(tmp_path)) == path
 
-    restored = QLearner(num_actions=3)
+    restored = make_agent(algorithm)
     loader = checkpointing.Checkpointer(str(tmp_path), restored.checkpoint_items())
     assert loader.restore_latest()
     assert int(loader.step.numpy()) == 12345 and int(loader.frames.numpy()) == 49380
-    np.testing.assert_allclose(loader.eps_mins.numpy(), [0.1, 0.5, 0.01])
+    np.testing.assert_allclose(restored.eps_mins.numpy(), [0.1, 0.5, 0.01])
+    restored.prepare_threads(4, np.random.default_rng(0), restored=True)
+    assert restored.thread_eps_mins[:3] == [0.1, 0.5, 0.01]  # a fourth thread draws its own
     for a, b in zip(source.online.weights + source.target.weights,
                     restored.online.weights + restored.target.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -43,7 +41,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_empty_logdir_has_no_checkpoint(tmp_path):
-    saver = checkpointing.Checkpointer(str(tmp_path), QLearner(num_actions=2).checkpoint_items())
+    saver = checkpointing.Checkpointer(str(tmp_path), make_agent(num_actions=2).checkpoint_items())
     assert not saver.restore_latest()
     assert checkpointing.latest_checkpoint(str(tmp_path)) is None
 

@@ -10,9 +10,19 @@ def test_a_policy_that_never_starts_the_game_is_cut_at_max_steps():
     env = make_env("ALE/Breakout-v5", action_set="minimal", seed=0)
     assert env.action_names[0] == "NOOP"
     always_noop = lambda states: np.array([[1.0, 0.0, 0.0, 0.0]])  # Breakout waits for FIRE.
-    results = evaluation.play_games(env, always_noop, 2, 0.0, np.random.default_rng(0), max_steps=300)
+    policy = evaluation.epsilon_greedy(always_noop, 0.0)
+    results = evaluation.play_games(env, policy, 2, np.random.default_rng(0), max_steps=300)
     assert [r["steps"] for r in results] == [300, 300]
     assert all(r["truncated"] for r in results) and all(r["score"] == 0 for r in results)
+
+
+def test_epsilon_greedy_policy_follows_epsilon():
+    q_fn = lambda states: np.array([[0.0, 3.0, 1.0]])
+    rng = np.random.default_rng(0)
+    greedy = evaluation.epsilon_greedy(q_fn, 0.0)
+    assert {greedy(np.zeros(2), rng, 3) for _ in range(50)} == {1}
+    random = [evaluation.epsilon_greedy(q_fn, 1.0)(np.zeros(2), rng, 3) for _ in range(3000)]
+    assert abs(np.mean(np.array(random) == 1) - 1 / 3) < 0.03
 
 
 def test_summarize_on_hand_made_scores():

@@ -7,28 +7,27 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from agent_utils import make_agent, train_a_little
 from async_deeprl import checkpointing, evaluation, export, network
-from async_deeprl.q_learning import QLearner
 
 
-def _training_logdir(path, num_actions=3):
+def _training_logdir(path, num_actions=3, algorithm=None):
     path.mkdir()
-    learner = QLearner(num_actions=num_actions)
-    rng = np.random.default_rng(0)
-    learner.train(rng.integers(0, 256, (5, 84, 84, 4), dtype=np.uint8),
-                  rng.integers(0, num_actions, 5).astype(np.int32),
-                  rng.normal(size=5).astype(np.float32), np.float32(1e-3))
-    checkpointing.write_run_config(str(path), dict(
+    learner = make_agent(algorithm or "one_step_q", num_actions=num_actions)
+    train_a_little(learner, 0, steps=1)
+    extra = {} if algorithm is None else dict(algorithm=algorithm)  # None: a first-release run
+    checkpointing.write_run_config(str(path), dict(extra,
         game="async_deeprl.games:Catch-v0", num_actions=num_actions, input_shape=[84, 84, 4],
         env=dict(action_repeat=1, memory_len=4, noop_max=0, sticky_prob=None,
                  action_set="reduced", id_frameskip=False)))
     saver = checkpointing.Checkpointer(str(path), learner.checkpoint_items())
-    saver.save(step=4000, frames=4000, eps_mins=[0.1])
+    saver.save(step=4000, frames=4000)
     return learner
 
 
-def test_export_round_trip_and_eval(tmp_path):
-    learner = _training_logdir(tmp_path / "run")
+@pytest.mark.parametrize("algorithm", [None, "one_step_q", "one_step_sarsa", "n_step_q"])
+def test_export_round_trip_and_eval(tmp_path, algorithm):
+    learner = _training_logdir(tmp_path / "run", algorithm=algorithm)
     out = tmp_path / "pretrained"
     path = export.export_weights(str(tmp_path / "run"), str(out))
     assert path.endswith("ckpt-4000") and checkpointing.latest_checkpoint(str(out)) == path
@@ -45,7 +44,7 @@ def test_export_round_trip_and_eval(tmp_path):
     assert 4 * params < size < 4 * params * 1.1
     summary = evaluation.evaluate_logdir(str(out), str(tmp_path / "eval"), 1, 0.0, 50,
                                          seed=0, video=False)
-    assert summary["checkpoint"] == path
+    assert summary["checkpoint"] == path and summary["algorithm"] == (algorithm or "one_step_q")
     assert json.load(open(tmp_path / "eval" / "eval.json"))["games"] == 1
 
 

@@ -1,29 +1,34 @@
-"""The real trainer, unchanged, learns the shipped Catch pixel game in bounded time."""
+"""The real trainer, unchanged, learns the shipped Catch pixel game in bounded time, per agent."""
 
 import numpy as np
+import pytest
 
-from async_deeprl import environment, evaluation, runner
+from async_deeprl import agents, environment, evaluation, runner
 from async_deeprl.config import TrainConfig
 
 CATCH = "async_deeprl.games:Catch-v0"
 
 
-def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path):
+@pytest.mark.parametrize("algorithm", agents.NAMES)
+def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path, algorithm):
     config = TrainConfig(
-        game=CATCH, logdir=str(tmp_path / "catch"), threads=2, total_frames=30_000,
-        action_repeat=1, lr=3e-3, eps_steps=10_000, update_interval=500,
+        algorithm=algorithm, game=CATCH, logdir=str(tmp_path / "catch"), threads=2,
+        total_frames=30_000, action_repeat=1, lr=3e-3, eps_steps=10_000, update_interval=500,
         log_interval=5_000, test_interval=0, seed=1)
     summary = runner.train(config)
     assert summary["step"] == 30_000
     assert summary["target_syncs"] == 60  # exactly once per 500 global steps
 
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
-    random_games = evaluation.play_games(env, None, 30, 1.0, np.random.default_rng(0), 1000)
+    random_games = evaluation.play_games(env, evaluation.random_policy, 30,
+                                         np.random.default_rng(0), 1000)
     random_mean = evaluation.summarize(random_games)["mean"]
     greedy = evaluation.evaluate_logdir(config.logdir, str(tmp_path / "eval"), 30, 0.0, 1000,
                                         seed=123, video=False)
-    print(f"Catch: greedy mean {greedy['mean']:.2f} vs random mean {random_mean:.2f} over 30 games")
+    print(f"Catch, {algorithm}: greedy mean {greedy['mean']:.2f} vs random mean "
+          f"{random_mean:.2f} over 30 games")
     # Scores are in [-10, 10]; random play misses most blocks (about -6).
+    assert greedy["algorithm"] == algorithm
     assert random_mean < -3
     assert greedy["mean"] >= random_mean + 10
     assert greedy["mean"] >= 6

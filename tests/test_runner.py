@@ -35,11 +35,11 @@ def _tiny(tmp_path, **overrides):
 
 def test_persistent_non_finite_updates_stop_the_run_and_leave_weights_finite(tmp_path):
     config = _tiny(tmp_path, game="NanRewardCatch-v0", max_nonfinite_updates=20)
-    trainer = runner.AsyncQTrainer(config)
-    initial = [w.numpy() for w in trainer.learner.online.weights]
+    trainer = runner.Trainer(config)
+    initial = [w.numpy() for w in trainer.agent.online.weights]
     with pytest.raises(runner.NumericsError, match="20 updates in a row had a non-finite loss"):
         trainer.run()
-    for before, after in zip(initial, trainer.learner.online.weights):
+    for before, after in zip(initial, trainer.agent.online.weights):
         np.testing.assert_array_equal(before, after.numpy())  # nothing was applied
     assert checkpointing.latest_checkpoint(config.logdir) is not None
 
@@ -47,7 +47,7 @@ def test_persistent_non_finite_updates_stop_the_run_and_leave_weights_finite(tmp
 def test_stop_event_ends_every_thread_and_saves(tmp_path):
     stop = threading.Event()
     config = _tiny(tmp_path, total_frames=10**9)
-    trainer = runner.AsyncQTrainer(config, stop)
+    trainer = runner.Trainer(config, stop)
     timer = threading.Timer(5.0, stop.set)
     timer.start()
     summary = trainer.run()
@@ -60,17 +60,17 @@ def test_one_thread_with_a_seed_is_reproducible(tmp_path):
     weights = []
     for run in range(2):
         config = _tiny(tmp_path / str(run), threads=1, total_frames=400, log_interval=100)
-        trainer = runner.AsyncQTrainer(config)
-        assert trainer.eps_mins == runner.AsyncQTrainer(_tiny(tmp_path / f"x{run}", threads=1)).eps_mins
+        trainer = runner.Trainer(config)
+        assert trainer.agent.thread_eps_mins == runner.Trainer(_tiny(tmp_path / f"x{run}", threads=1)).agent.thread_eps_mins
         trainer.run()
-        weights.append([w.numpy() for w in trainer.learner.online.weights])
+        weights.append([w.numpy() for w in trainer.agent.online.weights])
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
 
 
 def test_eps_min_draws_are_reproducible_with_many_threads(tmp_path):
-    a = runner.AsyncQTrainer(_tiny(tmp_path / "a", threads=8)).eps_mins
-    b = runner.AsyncQTrainer(_tiny(tmp_path / "b", threads=8)).eps_mins
+    a = runner.Trainer(_tiny(tmp_path / "a", threads=8)).agent.thread_eps_mins
+    b = runner.Trainer(_tiny(tmp_path / "b", threads=8)).agent.thread_eps_mins
     assert a == b and len(a) == 8
 
 
@@ -79,9 +79,9 @@ def test_stress_sixteen_threads_of_tiny_updates(tmp_path, tf_servers):
     """16 learner threads updating after every step: T ends exact, weights stay finite."""
     config = _tiny(tmp_path, threads=16, tmax=1, total_frames=1500, update_interval=50,
                    tf_servers=tf_servers)
-    trainer = runner.AsyncQTrainer(config)
+    trainer = runner.Trainer(config)
     summary = trainer.run()
     assert summary["step"] == 1500 and trainer.counter.value == 1500
     assert summary["target_syncs"] == 30
-    assert all(np.isfinite(w.numpy()).all() for w in trainer.learner.online.weights)
-    assert all(np.isfinite(v.numpy()).all() for v in trainer.learner.optimizer.variables)
+    assert all(np.isfinite(w.numpy()).all() for w in trainer.agent.online.weights)
+    assert all(np.isfinite(v.numpy()).all() for v in trainer.agent.optimizer.variables)

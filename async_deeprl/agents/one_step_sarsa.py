@@ -1,0 +1,65 @@
+"""Asynchronous one-step SARSA.
+
+As one-step Q-learning, but the target bootstraps from the action the thread
+actually takes next: y = r + gamma * Q_target(s', a'), a' epsilon-greedy at s'
+(`targets.sarsa_targets`); y = r at a terminal. Since a' is chosen only after
+the acting call on s' returns, a finished segment rides on the thread's
+following request: it is applied one agent step later than one-step Q's, and
+its update needs no extra network call.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from async_deeprl import targets
+from async_deeprl.agents.value_based import (EpsilonGreedyWorker, Segment, ValueAgent, mask_of,
+                                             pad)
+
+
+class Worker(EpsilonGreedyWorker):
+    def __init__(self, *args):
+        super().__init__(*args)
+        self._finished = None
+
+    def act(self, outputs, step):
+        q, target_q = outputs
+        action = self.choose(q, step)
+        seg = self._segment
+        if len(seg):
+            if not seg.terminals[-1]:  # Bootstrap the last transition from (s', a').
+                seg.next_q[-1], seg.next_actions[-1] = target_q, action
+            if seg.terminals[-1] or len(seg) >= self._tmax:
+                self._finished, self._segment = seg, Segment()
+        return action
+
+    def take_update(self, next_state):
+        seg, self._finished = self._finished, None
+        return None if seg is None else self._agent.update_args(seg, next_state)
+
+
+class Agent(ValueAgent):
+    name = "one_step_sarsa"
+    worker_class = Worker
+
+    def _act(self, states):
+        return self.online(states, training=False), self.target(states, training=False)
+
+    def _update_signature(self):
+        vector = lambda dtype: tf.TensorSpec([None], dtype)
+        return [tf.TensorSpec([None, *self.input_shape], tf.uint8), vector(tf.int32),
+                vector(tf.float32), vector(tf.float32),
+                tf.TensorSpec([None, self.num_actions], tf.float32), vector(tf.int32),
+                vector(tf.float32), tf.TensorSpec([], tf.float32)]
+
+    def update_args(self, seg, next_state):
+        del next_state  # Every target is complete before the segment is sent.
+        t = self.config.tmax
+        return (pad(seg.states, t, np.uint8, self.input_shape), pad(seg.actions, t, np.int32),
+                pad(seg.rewards, t, np.float32), pad(seg.terminals, t, np.float32),
+                pad(seg.next_q, t, np.float32, (self.num_actions,)),
+                pad(seg.next_actions, t, np.int32), mask_of(len(seg), t))
+
+    def _update(self, states, actions, rewards, terminals, next_q, next_actions, mask,
+                learning_rate):
+        y = targets.sarsa_targets(rewards, next_q, next_actions, terminals, self.config.gamma)
+        return self._td_update(states, actions, y, mask, learning_rate)
