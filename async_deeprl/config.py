@@ -44,13 +44,14 @@ class TrainConfig:
         "'frames'; emulator frames are action_repeat times more).", low=1)
     action_repeat: int = setting(
         4, "Emulator frames per agent step (id steps with --id_frameskip).", low=1)
-    memory_len: int = setting(4, "Frames stacked into one observation.", low=1)
+    memory_len: int = setting(
+        4, "Preprocessed frames stacked into one observation, one per agent step.", low=1)
     noop_max: int = setting(
         30, "Most random no-ops at the start of an ALE game: single emulator frames (id steps "
         "with --id_frameskip).", low=0)
     sticky_prob: Optional[float] = setting(
-        None, "Sticky-action probability (0..1); unset keeps the game id's own (v0, v5: 0.25; "
-        "v4: 0).", low=0.0, high=1.0)
+        None, "Sticky-action probability per emulator frame (0..1); unset keeps the game id's own "
+        "(v0, v5: 0.25; v4: 0).", low=0.0, high=1.0)
     action_set: str = setting(
         "reduced", "'reduced': the 2016 code's [FIRE, RIGHT, LEFT] for SpaceInvaders, Pong, "
         "Breakout (minimal set elsewhere); 'minimal': the game's minimal action set.",
@@ -105,7 +106,8 @@ class TrainConfig:
         low=1)
 
     def __post_init__(self):
-        # Resolve the two defaults that depend on other settings, once, here.
+        # Resolve the two defaults that depend on other settings, once, here. (So
+        # dataclasses.replace(config, game=...) keeps the resolved logdir: pass logdir too.)
         if self.logdir is None:
             object.__setattr__(self, "logdir", default_logdir(self.game))
         if self.lr is None and self.optimizer in DEFAULT_LR:

@@ -27,7 +27,7 @@ def batch_size_for(n):
     return 1 << max(n - 1, 0).bit_length()
 
 
-def _run_step(agent, learning_rate, states, updates):
+def run_step(agent, learning_rate, states, updates):  # Both dispatchers' one call path.
     """Applies each request's update (in order), then acts on all states in one call.
 
     Returns one (acting outputs of that state as a tuple, update stats or None)
@@ -49,7 +49,7 @@ class DirectDispatcher:
 
     def request(self, state, update):
         """Applies `update` (args, or None), then returns (acting outputs of `state`, stats)."""
-        return _run_step(self._agent, self._lr(), [state], [update])[0]
+        return run_step(self._agent, self._lr(), [state], [update])[0]
 
     def start(self):
         pass
@@ -108,7 +108,7 @@ class BatchingDispatcher:
                 batch, self._queue = self._queue, []
             start = time.perf_counter()
             try:
-                results = _run_step(self._agent, self._lr(), [r.state for r in batch],
+                results = run_step(self._agent, self._lr(), [r.state for r in batch],
                                     [r.update for r in batch])
             except BaseException as e:  # Handed to every waiting thread.
                 for r in batch:

@@ -10,11 +10,12 @@ the frames axis.
 """
 
 import csv
-import json
 import os
 
 import numpy as np
 from absl import app, flags
+
+from async_deeprl import agents
 
 _OUT = flags.DEFINE_string("out", "assets/scores.png", "PNG to write.")
 _SMOOTH = flags.DEFINE_integer("smooth", 10, "Moving-average window, in log rows.")
@@ -78,11 +79,12 @@ def cumulative_hours(wall_time_s):
 
 
 def _run_description(logdir):
-    path = os.path.join(logdir, "run_config.json")
-    if not os.path.exists(path):
+    from async_deeprl import checkpointing
+
+    try:
+        return checkpointing.read_run_config(logdir)
+    except checkpointing.CheckpointError:
         return None
-    with open(path) as f:
-        return json.load(f)
 
 
 def run_curve(logdir):
@@ -104,7 +106,7 @@ def run_curve(logdir):
     label = os.path.basename(os.path.normpath(logdir))
     description = _run_description(logdir)
     if description:  # Algorithm and env id, where the run's description was kept beside its logs.
-        label += f": {description.get('algorithm') or 'one_step_q'}, {description.get('game')}"
+        label += f": {description.get('algorithm') or agents.DEFAULT}, {description.get('game')}"
     label += f" ({kind} games"
     if rows and rows[-1].get("emulator_frames") not in (None, ""):
         label += f", {float(rows[-1]['emulator_frames']) / steps[-1]:.1f} emulator frames/step"

@@ -101,8 +101,7 @@ class Trainer:
         self.agent = agent_class(self._envs[0].num_actions, (84, 84, cfg.memory_len), cfg)
         self.checkpointer = checkpointing.Checkpointer(cfg.logdir, self.agent.checkpoint_items())
         # Compile before restoring: the warm-up touches the optimizer's slots.
-        self.agent.warm_up(cfg.tmax, sorted({dispatch.batch_size_for(n)
-                                             for n in range(1, cfg.threads + 1)}))
+        self.agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}))
         step, frames = 0, 0
         if resume:
             self.checkpointer.restore_latest()
@@ -172,8 +171,8 @@ class Trainer:
                 state = env.reset()
             else:
                 state = result.observation
-            update = worker.take_update(state)
             t1 = clock()
+            update = worker.take_update(state)
             outputs, update_stats = self.dispatcher.request(state, update)
             if update is not None:
                 self.stats.add_sums(worker.drain_stats())

@@ -94,7 +94,8 @@ def define_flags(settings_class, module_name, flag_values=None):
     """
     from absl import flags
 
-    flag_values = flag_values or flags.FLAGS
+    if flag_values is None:
+        flag_values = flags.FLAGS
     hints = typing.get_type_hints(settings_class)
     holders = {}
     for field in dataclasses.fields(settings_class):

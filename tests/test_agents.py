@@ -30,7 +30,7 @@ def _manual_step(agent, states, actions, y, lr):
 
 @pytest.fixture
 def pair():
-    """Two one-step Q agents with equal weights and a target network unlike the online one."""
+    """Two agents of one algorithm with equal weights and a target network unlike the online one."""
     def build(algorithm):
         a, b = make_agent(algorithm), make_agent(algorithm)
         a.target.set_weights([w * 1.5 for w in a.online.get_weights()])

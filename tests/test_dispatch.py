@@ -22,7 +22,7 @@ def test_make_dispatcher_picks_direct_calls_for_zero_servers():
 @pytest.mark.parametrize("servers", [0, 1, 2])
 def test_dispatchers_answer_every_thread(servers):
     agent = make_agent("one_step_q")
-    agent.warm_up(5, [1, 2, 4, 8])
+    agent.warm_up([1, 2, 4, 8])
     dispatcher = dispatch.make_dispatcher(agent, lambda: 1e-4, servers)
     dispatcher.start()
     answers = [[] for _ in range(6)]
@@ -54,6 +54,6 @@ def test_batched_acting_equals_acting_alone():
     agent = make_agent("n_step_q")
     rng = np.random.default_rng(0)
     states = [rng.integers(0, 256, (84, 84, 4), dtype=np.uint8) for _ in range(3)]
-    together = dispatch._run_step(agent, 0.0, states, [None] * 3)
+    together = dispatch.run_step(agent, 0.0, states, [None] * 3)
     for state, ((q,), _) in zip(states, together):
         np.testing.assert_allclose(q, agent.act(state[None])[0].numpy()[0], rtol=1e-5, atol=1e-6)

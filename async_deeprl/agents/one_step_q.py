@@ -18,7 +18,7 @@ from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent, mas
 class Worker(EpsilonGreedyWorker):
     def act(self, outputs, step):
         q, target_q = outputs
-        seg = self._segment
+        seg = self.segment
         if len(seg) and seg.next_q[-1] is None:  # The transition that led to this state.
             seg.next_q[-1] = target_q
         return self.choose(q, step)

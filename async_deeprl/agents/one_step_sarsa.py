@@ -24,17 +24,17 @@ class Worker(EpsilonGreedyWorker):
     def act(self, outputs, step):
         q, target_q = outputs
         action = self.choose(q, step)
-        seg = self._segment
+        seg = self.segment
         if len(seg):
             if not seg.terminals[-1]:  # Bootstrap the last transition from (s', a').
                 seg.next_q[-1], seg.next_actions[-1] = target_q, action
-            if seg.terminals[-1] or len(seg) >= self._tmax:
-                self._finished, self._segment = seg, Segment()
+            if seg.terminals[-1] or len(seg) >= self.tmax:
+                self._finished, self.segment = seg, Segment()
         return action
 
     def take_update(self, next_state):
         seg, self._finished = self._finished, None
-        return None if seg is None else self._agent.update_args(seg, next_state)
+        return None if seg is None else self.agent.update_args(seg, next_state)
 
 
 class Agent(ValueAgent):

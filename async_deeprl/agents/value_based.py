@@ -6,7 +6,7 @@ The runner drives every agent through these members only:
     (the dispatcher batches `act` across threads);
   `update_stats`: names of the numbers `update` returns, the loss first;
   `uses_target_network` and `sync_target()`;
-  `warm_up(tmax, batch_sizes)`, `checkpoint_items()`,
+  `warm_up(batch_sizes)`, `checkpoint_items()`,
     `prepare_threads(threads, rng, restored)`;
   `worker(index, rng)`: a per-thread object with `act(outputs, step)`,
     `observe(state, action, reward, terminal)`, `take_update(next_state)` and
@@ -14,8 +14,9 @@ The runner drives every agent through these members only:
   `log_columns`, `log_values(step)`, `console(row)`: its log columns;
   `test_policy(epsilon)`; class methods `build_eval_model` and `eval_policy`
     for `--eval` and export.
-A subclass gives its name, its `_act` outputs, its worker class, its update
-arguments and its targets.
+A subclass gives its name, its `_act` outputs, its worker class, and its
+compiled update: `_update_signature`, `update_args` and `_update`, which
+computes the targets with a function of `targets.py`.
 """
 
 import numpy as np
@@ -82,16 +83,16 @@ class EpsilonGreedyWorker:
     """A learner thread's side of a value-based agent: epsilon-greedy actions and its segment."""
 
     def __init__(self, agent, eps_min, rng):
-        self._agent, self._eps_min, self._rng = agent, eps_min, rng
-        self._tmax = agent.config.tmax
-        self._segment = Segment()
+        self.agent, self.tmax = agent, agent.config.tmax
+        self.segment = Segment()  # the transitions since the thread's last update
+        self._eps_min, self._rng = eps_min, rng
         self._q_sum, self._q_count = 0.0, 0
 
     def choose(self, q, step):
         """Epsilon-greedy action on online Q-values `q` at global step `step`."""
         self._q_sum += float(q.max())
         self._q_count += 1
-        if self._rng.random() < self._agent.epsilon(step, self._eps_min):
+        if self._rng.random() < self.agent.epsilon(step, self._eps_min):
             return int(self._rng.integers(len(q)))
         return int(np.argmax(q))
 
@@ -100,15 +101,15 @@ class EpsilonGreedyWorker:
 
     def observe(self, state, action, reward, terminal):
         """Records one transition (reward already clipped)."""
-        self._segment.add(state, action, reward, terminal)
+        self.segment.add(state, action, reward, terminal)
 
     def take_update(self, next_state):
         """The update arguments of a finished segment (tmax transitions or a terminal), or None."""
-        seg = self._segment
-        if not seg.terminals[-1] and len(seg) < self._tmax:
+        seg = self.segment
+        if not seg.terminals[-1] and len(seg) < self.tmax:
             return None
-        self._segment = Segment()
-        return self._agent.update_args(seg, next_state)
+        self.segment = Segment()
+        return self.agent.update_args(seg, next_state)
 
     def drain_stats(self):
         """{column: (sum, count)} of acting statistics since the last drain."""
@@ -134,6 +135,7 @@ class ValueAgent:
         self.optimizer.build(self.online.trainable_variables)
         self.eps_mins = tf.Variable(tf.zeros([0], tf.float64), shape=tf.TensorShape([None]),
                                     trainable=False)
+        self.thread_eps_mins = []  # set by prepare_threads
         batch = tf.TensorSpec([None, *self.input_shape], tf.uint8)
         self.act = tf.function(self._act, input_signature=[batch], jit_compile=xla)
         self.q_values = tf.function(self._q_values, input_signature=[batch], jit_compile=xla)
@@ -154,7 +156,8 @@ class ValueAgent:
         """The arguments of `update` (without the learning rate) for one finished segment."""
         raise NotImplementedError
 
-    def _targets(self, *args):
+    def _update(self, *args):
+        """The compiled update: targets of the segment, then `_td_update`."""
         raise NotImplementedError
 
     # Shared ---------------------------------------------------------------
@@ -178,8 +181,8 @@ class ValueAgent:
             target_var.assign(online_var)
         return tf.constant(True)
 
-    def warm_up(self, tmax, batch_sizes):
-        """Compiles `update` for `tmax` transitions and `act` for each batch size.
+    def warm_up(self, batch_sizes):
+        """Compiles `update` for `config.tmax` transitions and `act` for each batch size.
 
         Changes no network weight: the update has an all-zero mask (zero gradient)
         at learning rate 0; only the optimizer's step count advances and its
