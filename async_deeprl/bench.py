@@ -33,7 +33,7 @@ _ACTION_REPEAT = flags.DEFINE_integer("action_repeat", 4, "Emulator frames per a
 _TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the trainer (0: direct calls).")
 _ALGORITHM = flags.DEFINE_list(
     "algorithm", ["one_step_q"], "Comma-separated agents to train (one_step_q, one_step_sarsa, "
-    "n_step_q); env-only is measured once per thread count, beside them.")
+    "n_step_q, a3c); env-only is measured once per thread count, beside them.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 

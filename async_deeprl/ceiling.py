@@ -52,7 +52,7 @@ def _time_per_call(fn, seconds):
 def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_frameskip=False):
     """Times env, acting and learning as the module docstring says; returns a dict."""
     from async_deeprl import agents, environment, env_timing
-    from async_deeprl.agents.value_based import Segment
+    from async_deeprl.agents.base import Segment
     from async_deeprl.config import TrainConfig
 
     env_kwargs = dict(action_repeat=action_repeat, id_frameskip=id_frameskip)

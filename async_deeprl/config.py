@@ -28,8 +28,9 @@ def default_logdir(game):
 class TrainConfig:
     """Every setting of a training run (see the module docstring for the units)."""
     algorithm: str = setting(
-        "one_step_q", "Agent of the family: one_step_q, one_step_sarsa or n_step_q (the paper's "
-        "asynchronous value-based methods); a logdir trained with another is refused.",
+        "one_step_q", "Agent of the family: one_step_q, one_step_sarsa, n_step_q (the paper's "
+        "asynchronous value-based methods) or a3c (advantage actor-critic); a logdir trained "
+        "with another is refused.",
         choices=agents.NAMES)
     game: str = setting(
         "SpaceInvaders-v0", "Gymnasium id: SpaceInvaders-v0, PongNoFrameskip-v4, ALE/Breakout-v5, "
@@ -74,16 +75,26 @@ class TrainConfig:
         40.0, "Global gradient-norm clip of each update (rmsprop).", above=0.0)
     tmax: int = setting(
         5, "Transitions per asynchronous update of a thread (fewer at a terminal); for n_step_q "
-        "the longest return.", low=1)
+        "and a3c the longest return.", low=1)
+    entropy_beta: float = setting(
+        0.01, "a3c: weight of the policy-entropy bonus in each update (the paper's beta).",
+        low=0.0)
+    value_loss_coef: float = setting(
+        0.5, "a3c: weight of the value loss (R - V)^2 against the policy loss in each update.",
+        above=0.0)
+    eval_policy: str = setting(
+        "sample", "a3c: how test games and --eval act: 'sample' from the policy (as trained) or "
+        "'greedy' (its most probable action); the value-based agents are always greedy.",
+        choices=("sample", "greedy"))
     tf_servers: int = setting(
         2, "Threads that run the learner threads' acting and update calls, each batching the "
         "requests of learner threads waiting at the same moment (each segment is still its own "
         "update); 0: each learner thread calls TensorFlow itself, updating the shared weights "
         "lock-free as in the paper.", low=0)
     update_interval: int = setting(
-        40_000, "Target network sync period, in global agent steps.", low=1)
+        40_000, "Target network sync period, in global agent steps (value-based agents).", low=1)
     eps_start: float = setting(
-        1.0, "Initial exploration rate of every thread.", low=0.0, high=1.0)
+        1.0, "Initial exploration rate of every thread (value-based agents).", low=0.0, high=1.0)
     eps_steps: int = setting(
         4_000_000, "Global agent steps over which epsilon anneals to each thread's minimum.", low=0)
     seed: Optional[int] = setting(

@@ -22,6 +22,30 @@ def epsilon_greedy(q_fn, epsilon):
     return policy
 
 
+def sample_action(probs, rng):
+    """An action index drawn with probabilities `probs` (a vector summing to ~1, float32 rounding
+    allowed) using one uniform draw of `rng`."""
+    cumulative = np.cumsum(np.asarray(probs, np.float64))
+    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
+    return min(index, len(cumulative) - 1)
+
+
+def stochastic_policy(probs_fn, epsilon, mode):
+    """A policy(state, rng, num_actions) -> action for a policy network: uniform with probability
+    `epsilon`, else a draw from `probs_fn`'s action probabilities (`mode` 'sample') or their
+    argmax ('greedy'). `probs_fn` maps a [1, 84, 84, K] uint8 batch to probabilities [1, A]."""
+    if mode not in ("sample", "greedy"):
+        raise ValueError(f"mode {mode!r} is not 'sample' or 'greedy'")
+
+    def policy(state, rng, num_actions):
+        if rng.random() < epsilon:
+            return int(rng.integers(num_actions))
+        probs = np.asarray(probs_fn(state[None]))[0]
+        return sample_action(probs, rng) if mode == "sample" else int(np.argmax(probs))
+
+    return policy
+
+
 def random_policy(state, rng, num_actions):
     """Uniformly random actions: the baseline every learning result is compared with."""
     return int(rng.integers(num_actions))
@@ -114,13 +138,15 @@ def write_json(data, path):
         json.dump(data, f, indent=2)
 
 
-def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video=True):
+def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video=True,
+                    mode="sample"):
     """Plays `games` full games with the latest checkpoint of `logdir` and writes the results.
 
     Reads the game and preprocessing from the logdir's run description, prints
     each score and the mean, and writes `<evaldir>/eval.json` and, if `video`,
     `<evaldir>/game0.gif` (the first game, at most MAX_GIF_FRAMES agent steps,
-    real-time speed). Returns the JSON summary. Raises EvalError (one line) if
+    real-time speed). `mode` is a policy agent's `--eval_policy` ('sample' or
+    'greedy'); value-based agents act greedily. Returns the JSON summary. Raises EvalError (one line) if
     the logdir or its checkpoint is missing or damaged, or if `evaldir` already
     holds an eval.json or cannot be written.
     """
@@ -162,7 +188,9 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         raise EvalError(f"checkpoint {checkpoint} does not fit a {env.num_actions}-action "
                         f"network for {description['game']} or is damaged ({reason}); "
                         "point --logdir at an intact run of this game") from None
-    policy = agent_class.eval_policy(model, epsilon)
+    if mode not in agent_class.policy_modes:  # Value-based agents only act greedily.
+        mode = agent_class.policy_modes[0]
+    policy = agent_class.eval_policy(model, epsilon, mode)
     frames, frame_numbers = [], []
 
     def record(game_index, env_):
@@ -178,7 +206,8 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         cut = " (cut at the step limit)" if r["truncated"] else ""
         print(f"game {i}: score {r['score']:g}, {r['steps']} agent steps{cut}", flush=True)
     summary = dict(summarize(results), game=description["game"],
-                   algorithm=agent_class.name, checkpoint=checkpoint,
+                   algorithm=agent_class.name, policy=mode,
+                   checkpoint=checkpoint,
                    epsilon=epsilon, max_steps=max_steps, results=results)
     print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
           f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)

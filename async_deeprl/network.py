@@ -1,4 +1,4 @@
-"""The Q-network and optimizer factories shared by every agent of the family.
+"""The network and optimizer factories shared by every agent of the family.
 
 Keras is imported inside the factories, so that reading OPTIMIZERS (flag
 definitions, --help) does not load TensorFlow.
@@ -7,12 +7,11 @@ definitions, --help) does not load TensorFlow.
 OPTIMIZERS = ("rmsprop", "adam")
 
 
-def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
-    """Conv 16 8x8/4 -> Conv 32 4x4/2 -> Dense 256 -> linear Q per action (ReLU between).
+def _torso(num_actions, input_shape):
+    """Conv 16 8x8/4 -> Conv 32 4x4/2 -> Dense 256 (ReLU): the paper's Atari network.
 
     The input is the uint8 frame stack; scaling to [0, 1] happens inside the model,
-    so callers never build float copies of observations. Online and target
-    networks are two calls of this function.
+    so callers never build float copies of observations.
     """
     import keras
 
@@ -21,9 +20,33 @@ def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
     x = keras.layers.Conv2D(16, 8, strides=4, activation="relu", name="conv1")(x)
     x = keras.layers.Conv2D(32, 4, strides=2, activation="relu", name="conv2")(x)
     x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(256, activation="relu", name="fc")(x)
+    return inputs, keras.layers.Dense(256, activation="relu", name="fc")(x)
+
+
+def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
+    """The torso, then a linear Q-value per action. Online and target networks are
+    two calls of this function."""
+    import keras
+
+    inputs, x = _torso(num_actions, input_shape)
     q_values = keras.layers.Dense(num_actions, name="q_values")(x)
     return keras.Model(inputs, q_values, name=name)
+
+
+def build_actor_critic_network(num_actions, input_shape=(84, 84, 4), name="actor_critic"):
+    """The torso, then two linear heads: policy logits (softmax over actions) and a
+    scalar state value V(s), shape [B, 1] (the paper's A3C FF).
+
+    The policy head starts with small weights (orthogonal, gain 0.01, as the
+    published A3C reimplementations), so the first policy is nearly uniform.
+    """
+    import keras
+
+    inputs, x = _torso(num_actions, input_shape)
+    logits = keras.layers.Dense(num_actions, name="policy_logits",
+                                kernel_initializer=keras.initializers.Orthogonal(gain=0.01))(x)
+    value = keras.layers.Dense(1, name="value")(x)
+    return keras.Model(inputs, [logits, value], name=name)
 
 
 def make_optimizer(kind, learning_rate, grad_clip_norm=40.0):

@@ -120,14 +120,15 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (by_steps, by_frames, by_hours) = plt.subplots(1, 3, figsize=(18, 4.8))
+    rows = (len(logdirs) + 4) // 2
+    fig, (by_steps, by_frames, by_hours) = plt.subplots(1, 3, figsize=(18, 4.8 + 0.3 * rows))
     for i, logdir in enumerate(logdirs):
         label, steps, frames, hours, scores = run_curve(logdir)
         color = f"C{i}"
         for ax, x in ((by_steps, steps / 1e6), (by_frames, frames / 1e6), (by_hours, hours)):
             ax.plot(x, scores, ".", color=color, alpha=0.35, ms=4)
             ax.plot(x, moving_average(scores, smooth), "-", color=color,
-                    label=f"{label}, {smooth}-row mean")
+                    label=f"{label}, {smooth}-row mean" if ax is by_steps else None)
     ref = REFERENCES.get(reference)
     if ref:
         if ref["points"]:
@@ -136,13 +137,12 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
         if ref.get("hour_points"):
             xs, ys = zip(*ref["hour_points"])
             by_hours.plot(xs, ys, "k*", ms=10, label=ref["hour_points_label"])
-            by_hours.legend(fontsize=7, loc="upper left")
         if ref.get("frame_points"):
             xs, ys = zip(*ref["frame_points"])
             by_frames.plot(np.array(xs) / 1e6, ys, "k*", ms=10, label=ref["frame_points_label"])
-            by_frames.legend(fontsize=7, loc="upper left")
         for ax in (by_steps, by_frames, by_hours):
-            ax.axhspan(*ref["band"], color="gray", alpha=0.15, label=ref["band_label"])
+            ax.axhspan(*ref["band"], color="gray", alpha=0.15,
+                       label=ref["band_label"] if ax is by_steps else None)
     if xmax > 0:
         by_steps.set_xlim(0, xmax)
     by_steps.set_xlabel("global agent steps (millions)")
@@ -151,8 +151,17 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
     for ax in (by_steps, by_frames, by_hours):
         ax.set_ylabel("game score (true, unclipped)")
         ax.grid(alpha=0.3)
-    by_steps.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    # One legend under the panels: each run once, then the reference marks of each panel.
+    handles, labels = [], []
+    for ax, where in ((by_steps, ""), (by_frames, " (middle panel)"), (by_hours, " (right panel)")):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            label = label if label in labels or ax is by_steps else label + where
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    rows = (len(labels) + 1) // 2
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.045 * rows + 0.02, 1, 1))
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -275,6 +275,8 @@ class Trainer:
             workers.append(threading.Thread(target=self._guarded, args=(self._tester_loop,),
                                             name="tester", daemon=True))
         next_log = (start_step // cfg.log_interval + 1) * cfg.log_interval
+        _say(f"training {cfg.algorithm} on {cfg.game}: {cfg.threads} threads from T={start_step} "
+             f"to {cfg.total_frames}, logdir {cfg.logdir}")
         with _stop_on_signals(self._stop):
             self.dispatcher.start()
             for t in workers:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from async_deeprl import agents
-from async_deeprl.agents.value_based import Segment
+from async_deeprl.agents.base import Segment
 from async_deeprl.config import TrainConfig
 
 

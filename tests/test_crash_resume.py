@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import tensorflow as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,22 +23,23 @@ ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--thre
         "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0"]
 
 
-def _start(logdir, total):
+def _start(logdir, total, algorithm):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *ARGS,
-                             "--total_frames", str(total), "--logdir", logdir],
+                             "--algorithm", algorithm, "--total_frames", str(total),
+                             "--logdir", logdir],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
 
 
 def _read_until_started(proc):
-    """Lines up to the last 'thread i: eps_min' line (training starts right after)."""
+    """Lines up to the 'training ...' line printed as the threads start."""
     lines = []
     while True:
         line = proc.stdout.readline()
         assert line, "the run ended before it started training:\n" + "".join(lines)
         lines.append(line)
-        if line.startswith("thread 1: eps_min"):
+        if line.startswith("training "):
             return lines
 
 
@@ -54,13 +56,14 @@ def _tb_steps(logdir, tag):
     return sorted(steps)
 
 
-def test_sigkill_at_random_moments_then_resume(tmp_path):
+@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c"])
+def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     rng = random.Random(0)
     eps_lines, resumed_at = None, []
     for kill in range(4):
         before = _latest_step(logdir)
-        proc = _start(logdir, KILLED_TOTAL)
+        proc = _start(logdir, KILLED_TOTAL, algorithm)
         lines = _read_until_started(proc)
         if before is not None:
             assert any(f"at T={before}" in line for line in lines if line.startswith("resuming")), lines
@@ -74,7 +77,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
         proc.stdout.close()
     assert _latest_step(logdir) is not None, "no checkpoint was complete before the kills"
     total = _latest_step(logdir) + 3 * LOG_INTERVAL
-    final = _start(logdir, total)
+    final = _start(logdir, total, algorithm)
     out, _ = final.communicate(timeout=300)
     assert final.returncode == 0, out
     assert _latest_step(logdir) == total
@@ -99,9 +102,10 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
     assert len(test_steps) - len(tb_tests) <= 4
 
 
-def test_sigterm_stops_all_threads_saves_and_exits_zero(tmp_path):
+@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c"])
+def test_sigterm_stops_all_threads_saves_and_exits_zero(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
-    args = [*ARGS, "--total_frames", str(KILLED_TOTAL)]
+    args = [*ARGS, "--algorithm", algorithm, "--total_frames", str(KILLED_TOTAL)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *args, "--threads", "4",
                              "--logdir", logdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

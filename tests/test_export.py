@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from agent_utils import make_agent, train_a_little
-from async_deeprl import checkpointing, evaluation, export, network
+from async_deeprl import agents, checkpointing, evaluation, export, network
 
 
 def _training_logdir(path, num_actions=3, algorithm=None):
@@ -25,7 +25,7 @@ def _training_logdir(path, num_actions=3, algorithm=None):
     return learner
 
 
-@pytest.mark.parametrize("algorithm", [None, "one_step_q", "one_step_sarsa", "n_step_q"])
+@pytest.mark.parametrize("algorithm", [None, *agents.NAMES])
 def test_export_round_trip_and_eval(tmp_path, algorithm):
     learner = _training_logdir(tmp_path / "run", algorithm=algorithm)
     out = tmp_path / "pretrained"
@@ -34,7 +34,7 @@ def test_export_round_trip_and_eval(tmp_path, algorithm):
     description = checkpointing.read_run_config(str(out))
     assert description["exported_from"] == dict(checkpoint="ckpt-4000", step=4000,
                                                 emulator_frames=4000)
-    model = network.build_q_network(3)
+    model = agents.get(algorithm).build_eval_model(3, (84, 84, 4))
     tf.train.Checkpoint(online=model).restore(path).assert_existing_objects_matched()
     for a, b in zip(learner.online.weights, model.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -1,6 +1,6 @@
 """The agents of the family, by `--algorithm` name.
 
-Each agent module defines one `Agent` class (see `value_based.ValueAgent` for
+Each agent module defines one `Agent` class (see `base.py` for
 the interface the runner uses); the runner and the tools look agents up here
 and never branch on their names. Modules are imported on first use, so
 reading NAMES (flag definitions, --help) does not load TensorFlow.
@@ -12,6 +12,7 @@ _MODULES = {
     "one_step_q": "async_deeprl.agents.one_step_q",
     "one_step_sarsa": "async_deeprl.agents.one_step_sarsa",
     "n_step_q": "async_deeprl.agents.n_step_q",
+    "a3c": "async_deeprl.agents.a3c",
 }
 NAMES = tuple(_MODULES)
 # Runs written before the field existed were one-step Q-learning.

@@ -1,0 +1,149 @@
+"""The agent interface the runner uses, and the parts every asynchronous agent shares.
+
+The runner drives every agent through these members only:
+  construction `Agent(num_actions, input_shape, config)`;
+  `act(batch)` and `update(*update_args, learning_rate)`: compiled TF calls
+    (the dispatcher batches `act` across threads);
+  `update_stats`: names of the numbers `update` returns, the loss first;
+  `uses_target_network` and `sync_target()`;
+  `warm_up(batch_sizes)`, `checkpoint_items()`,
+    `prepare_threads(threads, rng, restored)`;
+  `worker(index, rng)`: a per-thread object with `act(outputs, step)`,
+    `observe(state, action, reward, terminal)`, `take_update(next_state)` and
+    `drain_stats()`;
+  `log_columns`, `log_values(step)`, `console(row)`: its log columns;
+  `test_policy(epsilon)`; class methods `build_eval_model` and
+    `eval_policy(model, epsilon, mode)` for `--eval` and export, `mode` one of
+    `policy_modes` (the first is used for any other).
+`Agent` below compiles `act` and `update` from a subclass's `_act`,
+`_update_signature` and `_update`, and warms them up; `SegmentWorker` keeps a
+thread's transitions until `tmax` of them or a terminal.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+class Segment:
+    """One thread's transitions since its last update, as parallel lists.
+
+    `next_q` holds the target network's Q-values of each transition's s' where
+    the agent needs them (None until known); `next_actions` the action taken at
+    s' (SARSA).
+    """
+
+    def __init__(self):
+        self.states, self.actions, self.rewards, self.terminals = [], [], [], []
+        self.next_q, self.next_actions = [], []
+
+    def add(self, state, action, reward, terminal):
+        self.states.append(state)
+        self.actions.append(action)
+        self.rewards.append(reward)
+        self.terminals.append(float(terminal))
+        self.next_q.append(None)
+        self.next_actions.append(0)
+
+    def __len__(self):
+        return len(self.states)
+
+
+def pad(values, length, dtype, shape=()):
+    """`values` (a list, None entries as zeros) in a zero array of `length` rows."""
+    out = np.zeros((length, *shape), dtype)
+    for i, v in enumerate(values):
+        if v is not None:
+            out[i] = v
+    return out
+
+
+def mask_of(n, length):
+    """1.0 for the first `n` of `length` positions, then 0.0 (padding)."""
+    return (np.arange(length) < n).astype(np.float32)
+
+
+def apply_if_finite(optimizer, variables, loss, grads, learning_rate, stats):
+    """Applies `grads` at `learning_rate` unless the loss or gradient is not finite.
+
+    Returns `stats` (a float32 vector, the loss first), or all NaN if the update
+    was skipped: a non-finite update never reaches the shared weights or slots.
+    """
+    finite = tf.math.is_finite(loss) & tf.math.is_finite(tf.linalg.global_norm(grads))
+
+    def apply():
+        optimizer.learning_rate.assign(learning_rate)
+        optimizer.apply_gradients(zip(grads, variables))
+        return stats
+
+    return tf.cond(finite, apply, lambda: tf.fill(tf.shape(stats), np.float32(np.nan)))
+
+
+class SegmentWorker:
+    """A learner thread's segment: an update is due after `tmax` transitions or a terminal."""
+
+    def __init__(self, agent):
+        self.agent, self.tmax = agent, agent.config.tmax
+        self.segment = Segment()  # the transitions since the thread's last update
+
+    def observe(self, state, action, reward, terminal):
+        """Records one transition (reward already clipped)."""
+        self.segment.add(state, action, reward, terminal)
+
+    def take_update(self, next_state):
+        """The update arguments of a finished segment (tmax transitions or a terminal), or None."""
+        seg = self.segment
+        if not seg.terminals[-1] and len(seg) < self.tmax:
+            return None
+        self.segment = Segment()
+        return self.agent.update_args(seg, next_state)
+
+
+class Agent:
+    """Compiles a subclass's acting and update calls; see the module docstring."""
+
+    name = None
+    uses_target_network = False
+    policy_modes = ("greedy",)
+
+    def __init__(self, num_actions, input_shape, config, xla=True):
+        self.num_actions, self.input_shape, self.config = num_actions, tuple(input_shape), config
+        self.xla = xla
+        self._build()
+        batch = tf.TensorSpec([None, *self.input_shape], tf.uint8)
+        self.act = tf.function(self._act, input_signature=[batch], jit_compile=xla)
+        self.update = tf.function(self._update, jit_compile=xla,
+                                  input_signature=self._update_signature())
+
+    def _build(self):
+        """Creates the networks and the optimizer."""
+        raise NotImplementedError
+
+    def _act(self, states):
+        """Outputs of one acting call for a batch of states (a tuple of per-state arrays)."""
+        raise NotImplementedError
+
+    def _update_signature(self):
+        raise NotImplementedError
+
+    def update_args(self, segment, next_state):
+        """The arguments of `update` (without the learning rate) for one finished segment."""
+        raise NotImplementedError
+
+    def _update(self, *args):
+        """The compiled update of one segment; returns its `update_stats` as a float32 vector."""
+        raise NotImplementedError
+
+    def sync_target(self):
+        pass
+
+    def warm_up(self, batch_sizes):
+        """Compiles `update` for `config.tmax` transitions and `act` for each batch size.
+
+        Changes no network weight: the update has an all-zero mask (zero gradient)
+        at learning rate 0; only the optimizer's step count advances and its
+        running squares decay once by rho. Call it before restoring a checkpoint.
+        """
+        state = np.zeros(self.input_shape, np.uint8)
+        self.update(*self.update_args(Segment(), state), np.float32(0.0))
+        for size in batch_sizes:
+            self.act(np.zeros((size, *self.input_shape), np.uint8))
