@@ -35,16 +35,14 @@ def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
 
 def build_actor_critic_network(num_actions, input_shape=(84, 84, 4), name="actor_critic"):
     """The torso, then two linear heads: policy logits (softmax over actions) and a
-    scalar state value V(s), shape [B, 1] (the paper's A3C FF).
-
-    The policy head starts with small weights (orthogonal, gain 0.01, as the
-    published A3C reimplementations), so the first policy is nearly uniform.
+    scalar state value V(s), shape [B, 1] (the paper's A3C FF). Keras' default
+    initialisers, as the Q-network (a policy head scaled down to start near
+    uniform, as some reimplementations do, learned Catch more slowly here).
     """
     import keras
 
     inputs, x = _torso(num_actions, input_shape)
-    logits = keras.layers.Dense(num_actions, name="policy_logits",
-                                kernel_initializer=keras.initializers.Orthogonal(gain=0.01))(x)
+    logits = keras.layers.Dense(num_actions, name="policy_logits")(x)
     value = keras.layers.Dense(1, name="value")(x)
     return keras.Model(inputs, [logits, value], name=name)
 
