@@ -15,7 +15,7 @@ import time
 from absl import app
 from absl import logging
 
-from async_deeprl import settings
+from async_deeprl import settings, tf_logs
 from async_deeprl.config import EvalConfig, TrainConfig
 
 # --help lists them under the script, as absl names the main module.
@@ -29,7 +29,9 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # Progress goes to stdout; TF's INFO lines are noise.
     # Imported here so that --help and flag errors do not pay for TensorFlow.
-    from async_deeprl import agents, checkpointing, environment, evaluation, metrics, runner
+    tf_logs.import_quietly()  # TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow's start-up lines.
+    from async_deeprl import agents, checkpointing, environment, evaluation, faults, metrics
+    from async_deeprl import runner
     from async_deeprl import config as config_lib
 
     try:
@@ -49,7 +51,7 @@ def main(argv):
         return 0
     except (config_lib.ConfigError, environment.EnvError, evaluation.EvalError,
             checkpointing.CheckpointError, metrics.LogError, runner.NumericsError,
-            agents.UnknownAgentError) as e:
+            agents.UnknownAgentError, faults.WriteError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
 

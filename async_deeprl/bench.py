@@ -23,6 +23,7 @@ import time
 import numpy as np
 from absl import app, flags
 
+from async_deeprl import tf_logs
 from async_deeprl.env_timing import cpu_name, env_only_steps_per_s
 
 _GAME = flags.DEFINE_string("game", "SpaceInvaders-v0", "Gymnasium id to benchmark.")
@@ -105,6 +106,7 @@ def _plot(rows, path, title, action_repeat=4):
 
 def main(argv):
     del argv
+    tf_logs.import_quietly()
     rows = []
     header = (f"{'algorithm':>14} {'threads':>7} {'env-only/s':>10} {'train/s':>8} {'ratio':>6} {'env ms':>7} "
               f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")

@@ -29,6 +29,8 @@ import time
 import numpy as np
 from absl import app, flags
 
+from async_deeprl import tf_logs
+
 _GAME = flags.DEFINE_string("game", "SpaceInvaders-v0", "Gymnasium id whose env is timed.")
 _THREADS = flags.DEFINE_integer("threads", 8, "Env threads of the env-only phase.")
 _SECONDS = flags.DEFINE_float("seconds", 10.0, "Measured seconds per phase.")
@@ -81,6 +83,7 @@ def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_
 
 def main(argv):
     del argv
+    tf_logs.import_quietly()
     result = measure(_GAME.value, _THREADS.value, _SECONDS.value, _ACT_BATCH.value,
                      _LEARN_BATCH.value, _ACTION_REPEAT.value, _ID_FRAMESKIP.value)
     print(f"{result['cpu']}, {result['cores']} cores, {result['game']}, "

@@ -4,13 +4,18 @@ A checkpoint holds the agent's trackables (whatever its `checkpoint_items`
 names: for the value-based agents the online and target weights, optimizer
 slots and per-thread final epsilons) plus the global step T and the emulator
 frame count. `tf.train.CheckpointManager` writes the data files
-first and the index file last, so a save cut short is never the "latest".
+first and the index file last, so a save cut short is never the "latest"; it
+leaves a `ckpt-N_temp` folder, removed when a Checkpointer is next created.
 """
 
+import glob
 import json
 import os
+import shutil
 
 import tensorflow as tf
+
+from async_deeprl import faults
 
 RUN_CONFIG = "run_config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -36,8 +41,15 @@ class Checkpointer:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.frames = tf.Variable(0, dtype=tf.int64, trainable=False)
         self._checkpoint = tf.train.Checkpoint(step=self.step, frames=self.frames, **trackables)
+        self._directory = os.path.join(logdir, CHECKPOINT_DIR)
         self._manager = tf.train.CheckpointManager(
-            self._checkpoint, os.path.join(logdir, CHECKPOINT_DIR), max_to_keep=max_to_keep)
+            self._checkpoint, self._directory, max_to_keep=max_to_keep)
+        self.remove_partial_saves()
+
+    def remove_partial_saves(self):
+        """Removes the temporary folders of saves that were cut short (disk full, a kill)."""
+        for path in glob.glob(os.path.join(self._directory, "ckpt-*_temp")):
+            shutil.rmtree(path, ignore_errors=True)
 
     @property
     def latest(self):
@@ -57,10 +69,24 @@ class Checkpointer:
         return True
 
     def save(self, step, frames):
-        """Writes a checkpoint numbered by global agent step `step`; returns its path."""
+        """Writes a checkpoint numbered by global agent step `step`; returns its path.
+
+        Raises faults.WriteError (one line) if it cannot be written; the latest
+        complete checkpoint is then still the one before.
+        """
         self.step.assign(step)
         self.frames.assign(frames)
-        return self._manager.save(checkpoint_number=step)
+        try:
+            return self._manager.save(checkpoint_number=step)
+        except (OSError, tf.errors.OpError) as e:
+            self.remove_partial_saves()
+            latest = self.latest
+            last = (f"the last complete checkpoint is {os.path.basename(latest)}" if latest
+                    else "there is no complete checkpoint yet")
+            raise faults.WriteError(
+                f"{faults.reason(e)} while saving the checkpoint at T={step} in "
+                f"{self._directory}; {last}; free space (or fix the folder) and rerun the same "
+                "command to resume") from None
 
 
 def latest_checkpoint(logdir):

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from async_deeprl import checkpointing
+from async_deeprl import checkpointing, tf_logs
 
 
 class ExportError(ValueError):
@@ -70,6 +70,7 @@ def main(argv=None):
     parser.add_argument("outdir", help="a new or empty folder for the weights-only run")
     parser.add_argument("--checkpoint", help="checkpoint path prefix (default: the latest)")
     args = parser.parse_args(argv)
+    tf_logs.import_quietly()
     try:
         path = export_weights(args.logdir, args.outdir, args.checkpoint)
     except (ExportError, checkpointing.CheckpointError, OSError) as e:

@@ -1,11 +1,14 @@
 """Training statistics gathered from learner threads and written to TensorBoard and CSV."""
 
+import contextlib
 import csv
 import os
 import threading
 
 import numpy as np
 import tensorflow as tf
+
+from async_deeprl import faults
 
 
 class IntervalStats:
@@ -110,24 +113,36 @@ class MetricsWriter:
         if os.path.exists(self._path):
             with open(self._path, newline="") as f:
                 kept = [r for r in _read_rows(self._path, f) if int(r["agent_steps"]) <= resume_step]
-        tmp = self._path + ".tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, self._columns, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(kept)
-        os.replace(tmp, self._path)
-        self._file = open(self._path, "a", newline="")
-        self._csv = csv.DictWriter(self._file, self._columns, extrasaction="ignore")
-        self._summary = tf.summary.create_file_writer(os.path.join(logdir, "tb"))
+        with self._writing("the kept rows"):
+            tmp = self._path + ".tmp"
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, self._columns, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(kept)
+            os.replace(tmp, self._path)
+            self._file = open(self._path, "a", newline="")
+            self._csv = csv.DictWriter(self._file, self._columns, extrasaction="ignore")
+            self._summary = tf.summary.create_file_writer(os.path.join(logdir, "tb"))
         self._prefix = name
 
     @property
     def csv_path(self):
         return self._path
 
+    @contextlib.contextmanager
+    def _writing(self, what):
+        """Turns a failed write (disk full, folder removed) into a one-line faults.WriteError."""
+        try:
+            yield
+        except (OSError, tf.errors.OpError) as e:
+            raise faults.WriteError(
+                f"{faults.reason(e)} while writing {what} of {self._path}; free space (or fix "
+                "the folder) and rerun the same command to resume from the last complete "
+                "checkpoint") from None
+
     def write(self, step, row):
         """Writes `row` (column -> number or string) at global agent step `step`."""
-        with self._lock:
+        with self._lock, self._writing(f"the row at T={int(step)}"):
             self._csv.writerow(dict(row, agent_steps=int(step)))
             self._file.flush()
             with self._summary.as_default(step=int(step)):
@@ -138,11 +153,11 @@ class MetricsWriter:
 
     def write_text(self, tag, text):
         """A text summary, e.g. the run's hyperparameters."""
-        with self._lock, self._summary.as_default(step=0):
+        with self._lock, self._writing(tag), self._summary.as_default(step=0):
             tf.summary.text(tag, text)
             self._summary.flush()
 
     def close(self):
-        with self._lock:
+        with self._lock, self._writing("the last rows"):
             self._file.close()
             self._summary.close()

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from async_deeprl import agents, checkpointing, dispatch, environment, evaluation, metrics
-from async_deeprl import schedules
+from async_deeprl import faults, schedules
 from async_deeprl.config import ConfigError
 from async_deeprl.counter import StepCounter
 from async_deeprl.logdir import prepare_logdir
@@ -112,10 +112,9 @@ class Trainer:
                     f"--total_frames {cfg.total_frames} is not above the step {step} "
                     f"this logdir resumes from; raise --total_frames or choose another --logdir")
             _say(f"resuming from {self.checkpointer.latest} at T={step}")
-        lines = self.agent.prepare_threads(
+        # Printed by run() after its start line (e.g. each thread's eps_min).
+        self._thread_lines = self.agent.prepare_threads(
             cfg.threads, np.random.default_rng(np.random.SeedSequence(cfg.seed)), resume)
-        for line in lines:
-            _say(line)
         return step, frames
 
     def _open_logs(self, start_step):
@@ -257,6 +256,17 @@ class Trainer:
         last.update(time=now, step=step, frames=frames)
         return path
 
+    def _close(self, failure):
+        """Closes the logs and environments; a close that fails after `failure` stays quiet."""
+        for log in (self.train_log, self.test_log):
+            try:
+                log.close()
+            except faults.WriteError:
+                if failure is None:
+                    raise
+        for env in self._envs:
+            env.close()
+
     def progress(self):
         """(global step, summed [env, TF wait] seconds of the learner threads), for benchmarks."""
         return self.counter.value, np.array(self.thread_times).sum(axis=0)
@@ -277,24 +287,34 @@ class Trainer:
         next_log = (start_step // cfg.log_interval + 1) * cfg.log_interval
         _say(f"training {cfg.algorithm} on {cfg.game}: {cfg.threads} threads from T={start_step} "
              f"to {cfg.total_frames}, logdir {cfg.logdir}")
+        for line in self._thread_lines:
+            _say(line)
+        failure = None  # a checkpoint or log that could not be written (disk full, ...)
         with _stop_on_signals(self._stop):
             self.dispatcher.start()
             for t in workers:
                 t.start()
-            while not self._learners_done():
-                self._stop.wait(0.1)
-                if self.counter.value >= next_log:
-                    self._checkpoint_and_log(last)
-                    next_log = (self.counter.value // cfg.log_interval + 1) * cfg.log_interval
-            self._stop.set()
-            for t in workers:
-                t.join()
-            self.dispatcher.close()
-        path = self._checkpoint_and_log(last)
-        self.train_log.close()
-        self.test_log.close()
-        for env in self._envs:
-            env.close()
+            try:
+                while not self._learners_done():
+                    self._stop.wait(0.1)
+                    if self.counter.value >= next_log:
+                        self._checkpoint_and_log(last)
+                        next_log = (self.counter.value // cfg.log_interval + 1) * cfg.log_interval
+            except faults.WriteError as e:
+                failure = e
+            finally:  # Every thread stops before the process may exit.
+                self._stop.set()
+                for t in workers:
+                    t.join()
+                self.dispatcher.close()
+        try:
+            if failure is None:
+                path = self._checkpoint_and_log(last)
+        except faults.WriteError as e:
+            failure = e
+        self._close(failure)
+        if failure is not None:
+            raise failure
         if self._errors:
             raise self._errors[0]
         elapsed = time.time() - self._start_time

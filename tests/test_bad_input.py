@@ -159,7 +159,8 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--threads", "0"], "--threads must be >= 1"),
+    (["--threads", "0"], "--threads must be in [1, 64]"),
+    (["--threads", "100000"], "--threads must be in [1, 64]"),
     (["--tmax", "0"], "--tmax must be >= 1"),
     (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
     (["--lr", "-0.1"], "--lr must be > 0"),

@@ -23,8 +23,15 @@ ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--thre
         "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0"]
 
 
+def _env():
+    """The environment of a user who has not set TF_CPP_MIN_LOG_LEVEL (tf_logs' default)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return env
+
+
 def _start(logdir, total, algorithm):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env = _env()
     return subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *ARGS,
                              "--algorithm", algorithm, "--total_frames", str(total),
                              "--logdir", logdir],
@@ -32,15 +39,26 @@ def _start(logdir, total, algorithm):
                             text=True, env=env)
 
 
-def _read_until_started(proc):
-    """Lines up to the 'training ...' line printed as the threads start."""
-    lines = []
-    while True:
+def _thread_lines(algorithm, threads):
+    """The agent's per-thread start lines: one eps_min line per thread for one-step Q."""
+    return threads if algorithm == "one_step_q" else 0
+
+
+def _read_until_started(proc, thread_lines):
+    """Lines up to the 'training ...' line printed as the threads start, and the
+    `thread_lines` lines that follow it."""
+    lines, after = [], None
+    while after != 0:
         line = proc.stdout.readline()
         assert line, "the run ended before it started training:\n" + "".join(lines)
         lines.append(line)
-        if line.startswith("training "):
-            return lines
+        if after is not None:
+            after -= 1
+        elif line.startswith("training "):
+            after = thread_lines
+    # The run's own lines come first: TensorFlow's start-up logging is hidden (tf_logs).
+    assert lines[0].startswith(("resuming from ", "training ")), lines
+    return lines
 
 
 def _latest_step(logdir):
@@ -64,11 +82,12 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     for kill in range(4):
         before = _latest_step(logdir)
         proc = _start(logdir, KILLED_TOTAL, algorithm)
-        lines = _read_until_started(proc)
+        lines = _read_until_started(proc, _thread_lines(algorithm, 2))
         if before is not None:
             assert any(f"at T={before}" in line for line in lines if line.startswith("resuming")), lines
             resumed_at.append(before)
         eps = [line for line in lines if "eps_min" in line]
+        assert len(eps) == _thread_lines(algorithm, 2), lines
         assert eps_lines is None or eps == eps_lines  # each thread keeps its eps_min
         eps_lines = eps
         time.sleep(rng.uniform(0.5, 4.0))
@@ -106,11 +125,11 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
 def test_sigterm_stops_all_threads_saves_and_exits_zero(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     args = [*ARGS, "--algorithm", algorithm, "--total_frames", str(KILLED_TOTAL)]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+    env = _env()
     proc = subprocess.Popen([sys.executable, os.path.join(REPO, "run_dqn.py"), *args, "--threads", "4",
                              "--logdir", logdir], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env)
-    _read_until_started(proc)
+    _read_until_started(proc, _thread_lines(algorithm, 4))
     time.sleep(3)
     sent = time.time()
     proc.send_signal(signal.SIGTERM)
