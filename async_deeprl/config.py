@@ -75,7 +75,7 @@ class TrainConfig:
         None, "Initial learning rate of each update; unset: 7e-4 for rmsprop (annealed to 0), "
         "1e-4 for adam (constant, the blog's).", above=0.0, shown="7e-4 (rmsprop), 1e-4 (adam)")
     grad_clip_norm: float = setting(
-        40.0, "Global gradient-norm clip of each update (rmsprop).", above=0.0)
+        40.0, "Global gradient-norm clip of each update (rmsprop); 0: no clipping.", low=0.0)
     tmax: int = setting(
         5, "Transitions per asynchronous update of a thread (fewer at a terminal); for n_step_q "
         "and a3c the longest return.", low=1)

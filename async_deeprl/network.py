@@ -51,15 +51,15 @@ def make_optimizer(kind, learning_rate, grad_clip_norm=40.0):
     """The shared optimizer.
 
     'rmsprop' is the paper's: rho (decay) 0.99, epsilon 0.1 added inside the
-    square root, gradients clipped to global norm `grad_clip_norm`; the caller
-    anneals the learning rate. 'adam' is the blog's final code: Adam at a
+    square root, gradients clipped to global norm `grad_clip_norm` (0: not
+    clipped); the caller anneals the learning rate. 'adam' is the blog's final code: Adam at a
     constant rate, no clipping.
     """
     import keras
 
     if kind == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate=learning_rate, rho=0.99, epsilon=0.1,
-                                        global_clipnorm=grad_clip_norm)
+                                        global_clipnorm=grad_clip_norm or None)
     if kind == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate)
     raise ValueError(f"optimizer {kind!r} is not one of {OPTIMIZERS}")

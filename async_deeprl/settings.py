@@ -2,10 +2,10 @@
 
 `setting(default, help, low=..., high=..., above=..., choices=...)` makes a
 dataclass field whose metadata holds everything a command-line flag, a
-validation and the README's flag table need. `define_flags` turns the fields
+validation and the flag table of docs/flags.md need. `define_flags` turns the fields
 of such dataclasses into absl flags with validators from the same bounds,
 `check` validates an instance with the same messages, and `markdown_table`
-renders the fields as the README's flag table (a test keeps them equal).
+renders the fields as the flag table of docs/flags.md (a test keeps them equal).
 """
 
 import dataclasses
@@ -27,7 +27,7 @@ def setting(default, help, *, low=None, high=None, above=None, choices=None, sho
       help: one sentence, with units (e.g. "global agent steps, summed over threads").
       low / high: inclusive bounds; above: an exclusive lower bound.
       choices: the allowed strings.
-      shown: how README shows the default, when the plain value would mislead.
+      shown: how docs/flags.md shows the default, when the plain value would mislead.
       alias: another flag name for the same setting.
     """
     return dataclasses.field(default=default, metadata=dict(
@@ -147,7 +147,7 @@ def _shown_default(field):
 
 
 def markdown_table(*settings_classes):
-    """The README's flag table: flag, default, meaning (the help text itself)."""
+    """The flag table of docs/flags.md: flag, default, meaning (the help text itself)."""
     lines = ["| flag | default | meaning and unit |", "|---|---|---|"]
     for cls in settings_classes:
         for field in dataclasses.fields(cls):
@@ -160,7 +160,7 @@ def markdown_table(*settings_classes):
 
 
 def main():
-    """Prints README's flag table (`python -m async_deeprl.settings`)."""
+    """Prints the flag table of docs/flags.md (`python -m async_deeprl.settings`)."""
     from async_deeprl.config import EvalConfig, TrainConfig
 
     print(markdown_table(TrainConfig, EvalConfig))

@@ -19,7 +19,7 @@ BUDGET = dict(one_step_q=(30_000, 3e-3), one_step_sarsa=(30_000, 3e-3), n_step_q
 # A3C is not here yet: on this test's settings its policy collapses to one action within 10-30k
 # steps and stays at random level (greedy or sampled means -7.5 to -6.5 at lr 1e-4 to 1e-2,
 # tmax 5 to 60, with and without the gradient clip); one run of ten learned (-4.1 at 60,000 steps).
-# See README, "The agents", a3c.
+# See docs/algorithms.md, "The agents", a3c.
 
 
 @pytest.mark.parametrize("algorithm", sorted(BUDGET))

@@ -1,7 +1,7 @@
 """The shipped pretrained SpaceInvaders agents play from a fresh clone through run_dqn --eval.
 
 Each agent's expectations come from its committed 30-game evaluation (same eval code,
-`--eval_iter 30 --seed 0`, greedy and with `--eval_epsilon 1.0`), the numbers README quotes:
+`--eval_iter 30 --seed 0`, greedy and with `--eval_epsilon 1.0`), the numbers docs/results.md quotes:
 the test fails if the shipped weights and those numbers drift apart.
 """
 
