@@ -45,7 +45,8 @@ def main(argv):
             evaluation.evaluate_logdir(
                 logdir, evaldir, eval_config.eval_iter, eval_config.eval_epsilon,
                 TRAIN_FLAGS["test_max_steps"].value, seed=TRAIN_FLAGS["seed"].value,
-                video=eval_config.video, mode=TRAIN_FLAGS["eval_policy"].value)
+                video=eval_config.video, mode=TRAIN_FLAGS["eval_policy"].value,
+                video_format=eval_config.video_format)
             return 0
         runner.train(settings.from_flags(TrainConfig, TRAIN_FLAGS))
         return 0

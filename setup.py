@@ -26,6 +26,7 @@ setup(
         "absl-py",
         "tensorboard",
         "imageio",
+        "imageio-ffmpeg",
         "matplotlib",
     ],
     extras_require={"test": ["pytest>=7"]},

@@ -149,7 +149,12 @@ class EvalConfig:
     eval_epsilon: float = setting(
         0.0, "Exploration rate of --eval (0: greedy, as in 2016).", low=0.0, high=1.0)
     evaldir: Optional[str] = setting(
-        None, "Where --eval writes eval.json and game0.gif; must not hold an eval.json yet. "
-        "Unset: a new <logdir>/eval/<UTC date-time>.", shown="new `<logdir>/eval/<UTC date-time>`")
+        None, "Where --eval writes eval.json and game0.gif (or .mp4); must not hold an "
+        "eval.json yet. Unset: a new <logdir>/eval/<UTC date-time>.", shown="new `<logdir>/eval/<UTC date-time>`")
     video: bool = setting(
-        True, "Write a GIF of the first --eval game (real-time speed, at most 4,500 agent steps).")
+        True, "Write a video of the first --eval game (real-time speed, at most 4,500 agent "
+        "steps).")
+    video_format: str = setting(
+        "gif", "File format of that video: gif, or mp4 (H.264 at x264's default quality, exact "
+        "frame timing; about the GIF's size for Atari; encoded by the ffmpeg binary inside the "
+        "imageio-ffmpeg wheel).", choices=("gif", "mp4"))

@@ -119,6 +119,24 @@ def write_gif(frames, path, fps=15):
     imageio.mimsave(path, frames, duration=gif_delays_ms(len(frames), fps), loop=0)
 
 
+def write_mp4(frames, path, fps=15):
+    """Writes RGB uint8 frames as an H.264 MP4 (yuv420p, which players everywhere accept) at
+    `fps` frames per second. The encoder is the ffmpeg binary inside the imageio-ffmpeg wheel;
+    an odd height or width is padded with one black row or column, as H.264 needs even sides."""
+    import imageio.v2 as imageio
+
+    frames = [np.asarray(f) for f in frames]
+    height, width = frames[0].shape[:2]
+    pad = ((0, height % 2), (0, width % 2), (0, 0))
+    if height % 2 or width % 2:
+        frames = [np.pad(f, pad) for f in frames]
+    imageio.mimwrite(path, frames, fps=fps, codec="libx264", pixelformat="yuv420p", quality=None,
+                     ffmpeg_params=["-crf", "23"], macro_block_size=1)  # x264's default quality
+
+
+VIDEO_WRITERS = dict(gif=write_gif, mp4=write_mp4)
+
+
 def realtime_fps(frame_numbers, frames_per_second=60.0):
     """GIF frame rate that plays recorded agent steps at the emulator's real-time speed.
 
@@ -139,14 +157,15 @@ def write_json(data, path):
 
 
 def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video=True,
-                    mode="sample"):
+                    mode="sample", video_format="gif"):
     """Plays `games` full games with the latest checkpoint of `logdir` and writes the results.
 
     Reads the game and preprocessing from the logdir's run description, prints
     each score and the mean, and writes `<evaldir>/eval.json` and, if `video`,
-    `<evaldir>/game0.gif` (the first game, at most MAX_GIF_FRAMES agent steps,
-    real-time speed). `mode` is a policy agent's `--eval_policy` ('sample' or
-    'greedy'); value-based agents act greedily. Returns the JSON summary. Raises EvalError (one line) if
+    `<evaldir>/game0.<video_format>` ('gif' or 'mp4'; the first game, at most
+    MAX_GIF_FRAMES agent steps, real-time speed). `mode` is a policy agent's
+    `--eval_policy` ('sample' or 'greedy'); value-based agents act greedily.
+    Returns the JSON summary. Raises EvalError (one line) if
     the logdir or its checkpoint is missing or damaged, or if `evaldir` already
     holds an eval.json or cannot be written.
     """
@@ -220,7 +239,8 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         # One recorded frame per agent step; the emulator's frame counter gives the
         # real-time rate, also when --id_frameskip makes the frames per step random.
         fps = realtime_fps(frame_numbers) or 60.0 / description["env"].get("action_repeat", 4)
-        write_gif(frames, os.path.join(evaldir, "game0.gif"), fps=fps)
-        summary["video"] = os.path.join(evaldir, "game0.gif")
+        path = os.path.join(evaldir, f"game0.{video_format}")
+        VIDEO_WRITERS[video_format](frames, path, fps=fps)
+        summary["video"] = path
     write_json(summary, os.path.join(evaldir, "eval.json"))
     return summary

@@ -1,13 +1,14 @@
 """The shipped pretrained SpaceInvaders agents play from a fresh clone through run_dqn --eval.
 
 Each agent's expectations come from its committed 30-game evaluation (same eval code,
-`--eval_iter 30 --seed 0`, greedy and with `--eval_epsilon 1.0`), the numbers docs/results.md quotes:
-the test fails if the shipped weights and those numbers drift apart.
+`--eval_iter 30 --seed 0`, greedy and with `--eval_epsilon 1.0`), the numbers docs/results.md
+quotes: the test fails if the shipped weights and those numbers drift apart.
 """
 
 import json
 import os
 
+import imageio.v2 as imageio
 import pytest
 from absl import flags
 from absl.testing import flagsaver
@@ -67,3 +68,23 @@ def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets)
     # Both games at least as good as the worst of the 30 measured.
     assert min(r["score"] for r in summary["results"]) >= measured["min"], summary
     assert "mean score" in capsys.readouterr().out
+
+
+def test_eval_writes_an_mp4_at_real_time_speed(tmp_path):
+    pretrained = os.path.join(ROOT, "pretrained", "SpaceInvaders-v0")
+    evaldir = str(tmp_path / "eval")
+    with flagsaver.flagsaver(logdir=pretrained, eval=True, eval_iter=1, eval_epsilon=0.0,
+                             evaldir=evaldir, video=True, video_format="mp4", seed=0):
+        assert run_dqn.main(["run_dqn"]) == 0
+    summary = json.load(open(os.path.join(evaldir, "eval.json")))
+    assert summary["video"] == os.path.join(evaldir, "game0.mp4")
+    assert not os.path.exists(os.path.join(evaldir, "game0.gif"))
+    reader = imageio.get_reader(summary["video"])
+    meta = reader.get_meta_data()
+    frames = sum(1 for _ in reader)
+    reader.close()
+    # One video frame per agent step, 210x160 RGB, at the emulator's real time: 60 / 4 = 15
+    # frames per second (measured from the frame counter, so within 1%).
+    assert meta["codec"] == "h264" and meta["size"] == (160, 210)
+    assert abs(meta["fps"] / 15 - 1) < 0.01, meta
+    assert frames == summary["results"][0]["steps"] + 1  # the first frame and one per step
