@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from async_deeprl import agents, checkpointing, dispatch, environment, evaluation, metrics
-from async_deeprl import faults, schedules
+from async_deeprl import faults, progress, schedules
 from async_deeprl.config import ConfigError
 from async_deeprl.counter import StepCounter
 from async_deeprl.logdir import prepare_logdir
@@ -295,11 +295,14 @@ class Trainer:
             for t in workers:
                 t.start()
             try:
-                while not self._learners_done():
-                    self._stop.wait(0.1)
-                    if self.counter.value >= next_log:
-                        self._checkpoint_and_log(last)
-                        next_log = (self.counter.value // cfg.log_interval + 1) * cfg.log_interval
+                with progress.bar(cfg.total_frames, start_step) as shown:
+                    while not self._learners_done():
+                        self._stop.wait(0.1)
+                        shown.update(self.counter.value)
+                        if self.counter.value >= next_log:
+                            self._checkpoint_and_log(last)
+                            next_log = ((self.counter.value // cfg.log_interval + 1)
+                                        * cfg.log_interval)
             except faults.WriteError as e:
                 failure = e
             finally:  # Every thread stops before the process may exit.
