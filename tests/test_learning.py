@@ -9,26 +9,34 @@ from async_deeprl.config import TrainConfig
 CATCH = "async_deeprl.games:Catch-v0"
 
 
-# (global agent steps, initial learning rate) per agent. n-step Q regresses on returns of the
-# epsilon-greedy behaviour over 5 steps and, RMSProp normalising each update's size, makes a
-# fifth of one-step Q's updates, so it needs more steps and a larger rate: greedy means measured
-# at (60,000, 2e-3) 8.5, 9.2, 9.3 and once -1.7 (a CI run); at (60,000, 5e-3) 10.0, 9.5 (seed 1)
-# and 9.6 (seed 2); at (60,000, 1e-2) 9.2 and 2.4. With --tmax 1 it is one-step Q and scores 9.5
-# at (30,000, 3e-3), as one-step Q does.
-BUDGET = dict(one_step_q=(30_000, 3e-3), one_step_sarsa=(30_000, 3e-3), n_step_q=(60_000, 5e-3))
-# A3C is not here yet: on this test's settings its policy collapses to one action within 10-30k
-# steps and stays at random level (greedy or sampled means -7.5 to -6.5 at lr 1e-4 to 1e-2,
-# tmax 5 to 60, with and without the gradient clip); one run of ten learned (-4.1 at 60,000 steps).
-# See docs/algorithms.md, "The agents", a3c.
+# (global agent steps, initial learning rate, other settings) per agent. n-step Q regresses on
+# returns of the epsilon-greedy behaviour over 5 steps and, RMSProp normalising each update's
+# size, makes a fifth of one-step Q's updates, so it needs more steps and a larger rate: greedy
+# means measured at (60,000, 2e-3) 8.5, 9.2, 9.3 and once -1.7 (a CI run); at (60,000, 5e-3) 10.0,
+# 9.5 (seed 1) and 9.6 (seed 2); at (60,000, 1e-2) 9.2 and 2.4. With --tmax 1 it is one-step Q and
+# scores 9.5 at (30,000, 3e-3), as one-step Q does.
+# A3C needs the gradient clip off and a larger entropy bonus on Catch (docs/algorithms.md, a3c):
+# Catch's frames do not show how many blocks are left, so V must average over the time to the
+# end, and the clip of 40 cuts the large errors of the segments that end the game, which leaves V
+# near the no-terminal value (-15 against the true -3), every advantage positive and the policy
+# collapsed on one action (ten runs with the clip, lr 1e-4 to 1e-2, tmax 5 to 60: all but one
+# at random level). With the clip off and entropy_beta 0.05, five runs (seeds 1-4, threads
+# interleave differently each time) at 100,000-120,000 steps scored greedy means 4.4, 9.8, 9.8,
+# 2.9, 8.4 (random -7.4): all learn, some slowly, so its floor is lower.
+BUDGET = dict(one_step_q=(30_000, 3e-3, {}), one_step_sarsa=(30_000, 3e-3, {}),
+              n_step_q=(60_000, 5e-3, {}),
+              a3c=(100_000, 1e-3, dict(grad_clip_norm=0.0, entropy_beta=0.05)))
+# (least greedy mean, least margin over the random policy's mean); scores are in [-10, 10].
+FLOOR = dict(one_step_q=(6, 10), one_step_sarsa=(6, 10), n_step_q=(6, 10), a3c=(0.5, 8))
 
 
-@pytest.mark.parametrize("algorithm", sorted(BUDGET))
+@pytest.mark.parametrize("algorithm", agents.NAMES)
 def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path, algorithm):
-    steps, lr, *extra = BUDGET[algorithm]
+    steps, lr, extra = BUDGET[algorithm]
     config = TrainConfig(
         algorithm=algorithm, game=CATCH, logdir=str(tmp_path / "catch"), threads=2,
         total_frames=steps, action_repeat=1, lr=lr, eps_steps=10_000, update_interval=500,
-        log_interval=5_000, test_interval=0, seed=1, **dict(extra))
+        log_interval=5_000, test_interval=0, seed=1, **extra)
     summary = runner.train(config)
     assert summary["step"] == steps
     # Exactly once per 500 global steps, for the agents with a target network.
@@ -40,11 +48,12 @@ def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path, algorithm):
                                          np.random.default_rng(0), 1000)
     random_mean = evaluation.summarize(random_games)["mean"]
     greedy = evaluation.evaluate_logdir(config.logdir, str(tmp_path / "eval"), 30, 0.0, 1000,
-                                        seed=123, video=False)
+                                        seed=123, video=False, mode="greedy")
     print(f"Catch, {algorithm}: greedy mean {greedy['mean']:.2f} vs random mean "
           f"{random_mean:.2f} over 30 games")
-    # Scores are in [-10, 10]; random play misses most blocks (about -6).
-    assert greedy["algorithm"] == algorithm
+    # Random play misses most blocks (about -7).
+    assert greedy["algorithm"] == algorithm and greedy["policy"] == "greedy"
     assert random_mean < -3
-    assert greedy["mean"] >= random_mean + 10
-    assert greedy["mean"] >= 6
+    least, margin = FLOOR[algorithm]
+    assert greedy["mean"] >= random_mean + margin
+    assert greedy["mean"] >= least
