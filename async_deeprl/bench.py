@@ -47,7 +47,8 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
     with tempfile.TemporaryDirectory() as logdir:
         config = TrainConfig(algorithm=algorithm, game=game, logdir=logdir, threads=threads,
                              total_frames=10**12, log_interval=10**11, test_interval=0, seed=0,
-                             tf_servers=tf_servers, action_repeat=action_repeat)
+                             tf_servers=tf_servers, action_repeat=action_repeat,
+                             replay_initial=500)  # dqn: updates start within the warm-up
         stop = threading.Event()
         trainer = runner.Trainer(config, stop)
         worker = threading.Thread(target=trainer.run)

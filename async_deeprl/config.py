@@ -29,8 +29,8 @@ class TrainConfig:
     """Every setting of a training run (see the module docstring for the units)."""
     algorithm: str = setting(
         "one_step_q", "Agent of the family: one_step_q, one_step_sarsa, n_step_q (the paper's "
-        "asynchronous value-based methods) or a3c (advantage actor-critic); a logdir trained "
-        "with another is refused.",
+        "asynchronous value-based methods), a3c (advantage actor-critic) or dqn (one learner "
+        "with a replay buffer, the seeds' Pong DQN); a logdir trained with another is refused.",
         choices=agents.NAMES)
     game: str = setting(
         "SpaceInvaders-v0", "Gymnasium id: SpaceInvaders-v0, PongNoFrameskip-v4, ALE/Breakout-v5, "
@@ -89,6 +89,28 @@ class TrainConfig:
         "sample", "a3c: how test games and --eval act: 'sample' from the policy (as trained) or "
         "'greedy' (its most probable action); the value-based agents are always greedy.",
         choices=("sample", "greedy"))
+    replay_capacity: int = setting(
+        100_000, "dqn: transitions the replay buffer holds, one 84x84 frame each (~7 KB): the "
+        "seeds' 100,000 take ~0.7 GB, Nature's 1,000,000 ~7.1 GB.", low=16)
+    replay_initial: int = setting(
+        10_000, "dqn: transitions stored before the first update (again after a resume: the "
+        "buffer is not in checkpoints).", low=1)
+    batch_size: int = setting(32, "dqn: transitions per minibatch update.", low=1)
+    train_freq: int = setting(
+        4, "dqn: agent steps of each acting thread between its minibatch updates.", low=1)
+    td_loss: str = setting(
+        "huber", "dqn: loss of the TD error, 'huber' (DQN's; gradient at most 1) or 'squared'.",
+        choices=("huber", "squared"))
+    double_q: bool = setting(
+        False, "dqn: double-DQN targets (the online network picks the next action, the target "
+        "network values it).")
+    eps_final: float = setting(
+        0.01, "dqn: final exploration rate of every acting thread (the seeds'; the asynchronous "
+        "agents draw each thread's from {0.1, 0.01, 0.5}).", low=0.0, high=1.0)
+    eps_schedule: str = setting(
+        "linear", "How epsilon falls from --eps_start (value-based agents): 'linear' reaches the "
+        "final rate at --eps_steps; 'exponential' (the DQN seeds') is final + (start - final) * "
+        "exp(-T / --eps_steps).", choices=("linear", "exponential"))
     tf_servers: int = setting(
         2, "Threads that run the learner threads' acting and update calls, each batching the "
         "requests of learner threads waiting at the same moment (each segment is still its own "

@@ -43,3 +43,25 @@ def actor_critic_loss(logits, values, actions, returns, mask, value_coef, entrop
     n = tf.maximum(tf.reduce_sum(mask), 1.0)
     return loss, dict(policy_loss=policy_loss, value_loss=value_loss, entropy=entropy_sum / n,
                       advantage_abs=tf.reduce_sum(mask * tf.abs(advantages)) / n)
+
+
+def td_loss(q_chosen, targets, kind="huber", mask=None):
+    """Mean over a minibatch of the TD error's loss, DQN's: Huber (quadratic within 1 of the
+    target, linear beyond, so each error's gradient is at most 1 in size) or squared error.
+
+    Args:
+      q_chosen: Q(s_i, a_i), shape [B]; targets: y_i, shape [B], held constant.
+      kind: 'huber' or 'squared'.
+      mask: optional weights, shape [B]: the loss is sum(mask * loss_i) / B.
+    """
+    error = tf.stop_gradient(tf.cast(targets, tf.float32)) - tf.cast(q_chosen, tf.float32)
+    if kind == "huber":
+        absolute = tf.abs(error)
+        per_sample = tf.where(absolute <= 1.0, 0.5 * tf.square(error), absolute - 0.5)
+    elif kind == "squared":
+        per_sample = tf.square(error)
+    else:
+        raise ValueError(f"loss {kind!r} is not one of huber, squared")
+    if mask is not None:
+        per_sample = tf.cast(mask, tf.float32) * per_sample
+    return tf.reduce_mean(per_sample)

@@ -4,6 +4,8 @@ Every step argument here counts global agent steps (one action chosen by one
 thread), summed over threads; none of them counts emulator frames.
 """
 
+import math
+
 # The paper's per-thread final exploration rates and their probabilities.
 EPS_MIN_VALUES = (0.1, 0.01, 0.5)
 EPS_MIN_PROBS = (0.4, 0.3, 0.3)
@@ -23,6 +25,13 @@ def linear_schedule(start, end, duration, step):
 def epsilon_at(step, eps_start, eps_min, eps_steps):
     """Exploration rate at global step `step` of a thread whose final rate is `eps_min`."""
     return linear_schedule(eps_start, eps_min, eps_steps, step)
+
+
+def exponential_epsilon(step, eps_start, eps_final, decay):
+    """The seeds' DQN schedule: eps_final + (eps_start - eps_final) * exp(-step / decay)."""
+    if decay <= 0:
+        return float(eps_final)
+    return float(eps_final + (eps_start - eps_final) * math.exp(-step / decay))
 
 
 def learning_rate_at(step, initial_lr, total_steps, anneal=True):

@@ -27,6 +27,17 @@ def q_learning_targets(rewards, next_q, terminals, gamma):
     return _f32(rewards) + _f32(gamma) * (1.0 - _f32(terminals)) * next_value
 
 
+def double_q_targets(rewards, next_q_target, next_q_online, terminals, gamma):
+    """Double Q-learning (van Hasselt et al. 2016): the online network picks a' at s', the
+    target network values it: y_i = r_i + gamma * next_q_target[i, argmax_a next_q_online[i, a]].
+
+    Args as `q_learning_targets`, plus next_q_online: online-network Q-values of s', [B, A].
+    """
+    picked = tf.argmax(_f32(next_q_online), axis=1, output_type=tf.int32)
+    value = tf.gather(_f32(next_q_target), picked, axis=1, batch_dims=1)
+    return _f32(rewards) + _f32(gamma) * (1.0 - _f32(terminals)) * value
+
+
 def sarsa_targets(rewards, next_q, next_actions, terminals, gamma):
     """One-step SARSA: y_i = r_i + gamma * next_q[i, a'_i], a'_i the action the thread took at s'.
 

@@ -20,7 +20,8 @@ LOG_INTERVAL = 300
 KILLED_TOTAL = 10_000_000
 ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--threads", "2",
         "--log_interval", str(LOG_INTERVAL), "--test_interval", "600",
-        "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0"]
+        "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0",
+        "--replay_initial", "200"]  # dqn: updates start within the first interval
 
 
 def _env():
@@ -40,8 +41,9 @@ def _start(logdir, total, algorithm):
 
 
 def _thread_lines(algorithm, threads):
-    """The agent's per-thread start lines: one eps_min line per thread for one-step Q."""
-    return threads if algorithm == "one_step_q" else 0
+    """The agent's start lines after 'training ...': one eps_min line per thread for one-step
+    Q, one replay-buffer line for DQN, none for A3C."""
+    return dict(one_step_q=threads, dqn=1).get(algorithm, 0)
 
 
 def _read_until_started(proc, thread_lines):
@@ -74,7 +76,7 @@ def _tb_steps(logdir, tag):
     return sorted(steps)
 
 
-@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c"])
+@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c", "dqn"])
 def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     rng = random.Random(0)
@@ -87,7 +89,10 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
             assert any(f"at T={before}" in line for line in lines if line.startswith("resuming")), lines
             resumed_at.append(before)
         eps = [line for line in lines if "eps_min" in line]
-        assert len(eps) == _thread_lines(algorithm, 2), lines
+        assert len(eps) == (2 if algorithm == "one_step_q" else 0), lines
+        if algorithm == "dqn":  # The buffer is not in checkpoints, and the run says so.
+            again = any("replay buffer" in line and "again" in line for line in lines)
+            assert again == (before is not None), lines
         assert eps_lines is None or eps == eps_lines  # each thread keeps its eps_min
         eps_lines = eps
         time.sleep(rng.uniform(0.5, 4.0))

@@ -20,6 +20,15 @@ def test_epsilon_anneals_over_eps_steps_to_thread_minimum():
     assert schedules.epsilon_at(9_000_000, 1.0, 0.1, 4_000_000) == pytest.approx(0.1)
 
 
+def test_exponential_epsilon_is_the_seeds_formula():
+    assert schedules.exponential_epsilon(0, 1.0, 0.01, 30_000) == 1.0
+    assert schedules.exponential_epsilon(30_000, 1.0, 0.01, 30_000) == pytest.approx(
+        0.01 + 0.99 / np.e)
+    assert schedules.exponential_epsilon(300_000, 1.0, 0.01, 30_000) == pytest.approx(
+        0.01 + 0.99 * np.exp(-10))
+    assert schedules.exponential_epsilon(5, 1.0, 0.02, 0) == 0.02
+
+
 def test_learning_rate_anneals_to_zero_at_total_steps():
     assert schedules.learning_rate_at(0, 7e-4, 1000) == pytest.approx(7e-4)
     assert schedules.learning_rate_at(250, 7e-4, 1000) == pytest.approx(5.25e-4)

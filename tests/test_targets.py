@@ -22,6 +22,16 @@ def test_q_learning_targets_take_the_max_and_stop_at_terminals():
     np.testing.assert_allclose(_np(targets.q_learning_targets([0.25], [[7.0, 1.0]], [0], 1.0)), [7.25])
 
 
+def test_double_q_targets_let_the_online_network_pick_and_the_target_value():
+    online = [[0.0, 1.0], [5.0, 4.0], [0.0, 9.0], [1.0, 0.0]]
+    y = targets.double_q_targets([1.0, 0.0, -1.0, 0.5], NEXT_Q, online, [0, 0, 1, 0], gamma=0.5)
+    # picks a' = 1, 0, (terminal), 0 -> target values 1.0, 3.0, -, -4.0
+    np.testing.assert_allclose(_np(y), [1.5, 1.5, -1.0, -1.5])
+    # Where the online network agrees with the target's argmax it is Q-learning's target.
+    np.testing.assert_allclose(_np(targets.double_q_targets([0.0], [[2.0, 5.0]], [[0.0, 1.0]], [0], 1.0)),
+                               _np(targets.q_learning_targets([0.0], [[2.0, 5.0]], [0], 1.0)))
+
+
 def test_sarsa_targets_use_the_action_taken_not_the_max():
     y = targets.sarsa_targets([1.0, 0.0, -1.0, 0.5], NEXT_Q, [1, 1, 0, 1], [0, 0, 1, 0], gamma=0.5)
     np.testing.assert_allclose(_np(y), [1.5, 0.0, -1.0, -2.0])

@@ -110,6 +110,8 @@ class ValueAgent(base.Agent):
 
     def epsilon(self, step, eps_min):
         cfg = self.config
+        if cfg.eps_schedule == "exponential":
+            return schedules.exponential_epsilon(step, cfg.eps_start, eps_min, cfg.eps_steps)
         return schedules.epsilon_at(step, cfg.eps_start, eps_min, cfg.eps_steps)
 
     def log_values(self, step):

@@ -1,0 +1,108 @@
+"""DQN with experience replay (Mnih et al. 2015; the seeds' Pong DQN), the family's baseline.
+
+Acting threads (one by default) act epsilon-greedily on the online network and
+store every transition in a replay buffer (`replay.py`, one stream per thread);
+every `train_freq` of its own steps, once `replay_initial` transitions are
+stored, a thread applies one minibatch update: `batch_size` uniform draws,
+targets y = r + gamma * max_a Q_target(s', a) (`targets.q_learning_targets`,
+or `double_q_targets`), Huber or squared loss averaged over the minibatch
+(`losses.td_loss`), one compiled TF call. The target network syncs every
+`update_interval` global steps. The buffer is not saved in checkpoints: a
+resumed run refills it before updating again (it says so when it starts).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from async_deeprl import losses, replay, targets
+from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent, apply_if_finite
+
+
+class Worker(EpsilonGreedyWorker):
+    """An acting thread: epsilon-greedy actions, its stream of the buffer, its updates."""
+
+    def __init__(self, agent, stream, eps_min, rng):
+        super().__init__(agent, eps_min, rng)
+        self._stream, self._steps = stream, 0
+
+    def observe(self, state, action, reward, terminal):
+        self.agent.replay.add(self._stream, state, action, reward, terminal)
+        self._steps += 1
+
+    def take_update(self, next_state):
+        """A minibatch (the update's arguments) every `train_freq` steps once the buffer is warm."""
+        cfg = self.agent.config
+        if self._steps % cfg.train_freq or len(self.agent.replay) < cfg.replay_initial:
+            return None
+        batch = self.agent.replay.sample(cfg.batch_size, self._rng)
+        return (*batch, np.ones(cfg.batch_size, np.float32))
+
+
+class Agent(ValueAgent):
+    name = "dqn"
+    worker_class = Worker
+
+    def _act(self, states):
+        return (self.online(states, training=False),)
+
+    def _update_signature(self):
+        states = tf.TensorSpec([None, *self.input_shape], tf.uint8)
+        vector = lambda dtype: tf.TensorSpec([None], dtype)
+        return [states, vector(tf.int32), vector(tf.float32), states, vector(tf.float32),
+                vector(tf.float32), tf.TensorSpec([], tf.float32)]
+
+    def update_args(self, segment, next_state):
+        """A segment's transitions as one minibatch (s' of each is the next one's s, the last's
+        `next_state`), padded with zero-weight rows to `batch_size` rows; an empty segment
+        gives an all-zero-weight minibatch (warm-up compiles the update with it)."""
+        b, n = self.config.batch_size, len(segment)
+        if n > b:
+            raise ValueError(f"a segment of {n} transitions does not fit a minibatch of {b}")
+        states = np.zeros((b, *self.input_shape), np.uint8)
+        next_states = np.zeros_like(states)
+        if n:
+            states[:n] = segment.states
+            next_states[:n - 1] = segment.states[1:]
+            next_states[n - 1] = next_state
+        pad = lambda values, dtype: np.concatenate([np.asarray(values, dtype),
+                                                   np.zeros(b - n, dtype)])
+        return (states, pad(segment.actions, np.int32), pad(segment.rewards, np.float32),
+                next_states, pad(segment.terminals, np.float32), pad(np.ones(n), np.float32))
+
+    def _update(self, states, actions, rewards, next_states, terminals, weights, learning_rate):
+        """One minibatch update; `weights` 0 leaves a draw out (warm-up only)."""
+        cfg = self.config
+        next_target = self.target(next_states, training=False)
+        if cfg.double_q:
+            y = targets.double_q_targets(rewards, next_target,
+                                         self.online(next_states, training=False), terminals,
+                                         cfg.gamma)
+        else:
+            y = targets.q_learning_targets(rewards, next_target, terminals, cfg.gamma)
+        with tf.GradientTape() as tape:
+            q = self.online(states, training=True)
+            chosen = tf.gather(q, actions, axis=1, batch_dims=1)
+            loss = losses.td_loss(chosen, y, cfg.td_loss, weights)
+        variables = self.online.trainable_variables
+        grads = tape.gradient(loss, variables)
+        return apply_if_finite(self.optimizer, variables, loss, grads, learning_rate, loss[None])
+
+    def checkpoint_items(self):
+        """Weights, target weights and optimizer slots; epsilon follows from the saved step."""
+        return dict(online=self.online, target=self.target, optimizer=self.optimizer)
+
+    def prepare_threads(self, threads, rng, restored):
+        """Every thread's final epsilon is `eps_final`; the buffer starts empty (also on resume)."""
+        cfg = self.config
+        del rng
+        self.replay = replay.ReplayBuffer(cfg.replay_capacity, threads, cfg.memory_len)
+        self.thread_eps_mins = [cfg.eps_final] * threads
+        self.eps_mins.assign(tf.constant(self.thread_eps_mins, tf.float64))
+        again = " again (it is not saved in checkpoints)" if restored else ""
+        return [f"replay buffer: {cfg.replay_capacity:,} transitions ({self.replay.nbytes / 2**20:,.0f}"
+                f" MiB, {threads} stream{'s' if threads > 1 else ''}), filled with "
+                f"{cfg.replay_initial:,} transitions before updates begin{again}; "
+                f"eps_final {cfg.eps_final} for every thread"]
+
+    def worker(self, index, rng):
+        return self.worker_class(self, index, self.thread_eps_mins[index], rng)

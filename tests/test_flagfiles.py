@@ -1,0 +1,33 @@
+"""Every shipped flagfile parses into a valid training config (names, values and bounds)."""
+
+import glob
+import os
+
+import pytest
+from absl import flags
+from absl.testing import flagsaver
+
+import run_dqn
+from async_deeprl import settings
+from async_deeprl.config import TrainConfig
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "flags", "*.flags")))
+
+
+def test_there_are_flagfiles_for_every_agent():
+    names = {os.path.basename(p) for p in FLAGFILES}
+    assert {"dqn_pong.flags", "dqn_spaceinvaders.flags", "a3c_pong.flags",
+            "n_step_q_pong.flags"} <= names
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)
+def test_flagfile_parses_into_a_valid_config(path):
+    with flagsaver.flagsaver():
+        flags.FLAGS(["run_dqn", f"--flagfile={path}"])
+        config = settings.from_flags(TrainConfig, run_dqn.TRAIN_FLAGS)
+        config.validate()
+        lines = [line.strip() for line in open(path) if line.startswith("--")]
+        if any(line.startswith("--algorithm=") for line in lines):
+            algorithm = next(line for line in lines if line.startswith("--algorithm="))
+            assert config.algorithm == algorithm.split("=", 1)[1]
