@@ -27,6 +27,7 @@ setup(
         "tensorboard",
         "imageio",
         "imageio-ffmpeg",
+        "rich",
         "matplotlib",
     ],
     extras_require={"test": ["pytest>=7"]},

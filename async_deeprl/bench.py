@@ -50,7 +50,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
                              tf_servers=tf_servers, action_repeat=action_repeat,
                              replay_initial=500)  # dqn: updates start within the warm-up
         stop = threading.Event()
-        trainer = runner.Trainer(config, stop)
+        trainer = runner.Trainer(config, stop, show_progress=False)
         worker = threading.Thread(target=trainer.run)
         worker.start()
         time.sleep(warmup)

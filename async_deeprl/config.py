@@ -13,6 +13,7 @@ from async_deeprl import agents, environment, network, settings
 from async_deeprl.settings import setting
 
 DEFAULT_LR = {"rmsprop": 7e-4, "adam": 1e-4}
+DEFAULT_THREADS = {"dqn": 1}  # acting threads when --threads is unset; 8 for the others
 
 
 class ConfigError(ValueError):
@@ -39,10 +40,11 @@ class TrainConfig:
         None, "Directory for checkpoints, TensorBoard events and CSV logs; training resumes from "
         "its latest checkpoint. Unset: runs/<game> ('/' and ':' made '_'); --eval needs it given.",
         shown="`runs/<game>`")
-    threads: int = setting(
-        8, "Learner threads, each with its own environment; at most 64 (one process stops "
-        "scaling near 4 cores, and each thread adds an emulator: ~0.4 s to start, ~1 MB).",
-        low=1, high=64)
+    threads: Optional[int] = setting(
+        None, "Learner threads, each with its own environment; at most 64 (one process stops "
+        "scaling near 4 cores, and each thread adds an emulator: ~0.4 s to start, ~1 MB). "
+        "Unset: 8, or 1 for dqn (one acting thread, as the seeds).", low=1, high=64,
+        shown="8 (dqn: 1)")
     total_frames: int = setting(
         80_000_000, "Training length in global agent steps, summed over threads (the blog's "
         "'frames'; emulator frames are action_repeat times more).", low=1)
@@ -121,7 +123,8 @@ class TrainConfig:
     eps_start: float = setting(
         1.0, "Initial exploration rate of every thread (value-based agents).", low=0.0, high=1.0)
     eps_steps: int = setting(
-        4_000_000, "Global agent steps over which epsilon anneals to each thread's minimum.", low=0)
+        4_000_000, "Global agent steps over which epsilon anneals to each thread's minimum "
+        "(linear), or its decay constant (--eps_schedule exponential).", low=0)
     seed: Optional[int] = setting(
         None, "Seed for eps_min draws, environments, actions and network initialisation; unset "
         "is random.", shown="random")
@@ -146,6 +149,8 @@ class TrainConfig:
         # dataclasses.replace(config, game=...) keeps the resolved logdir: pass logdir too.)
         if self.logdir is None:
             object.__setattr__(self, "logdir", default_logdir(self.game))
+        if self.threads is None:
+            object.__setattr__(self, "threads", DEFAULT_THREADS.get(self.algorithm, 8))
         if self.lr is None and self.optimizer in DEFAULT_LR:
             object.__setattr__(self, "lr", DEFAULT_LR[self.optimizer])
 
@@ -155,6 +160,23 @@ class TrainConfig:
             settings.check(self)
         except settings.SettingError as e:
             raise ConfigError(str(e)) from None
+        if self.algorithm == "dqn":
+            self._check_replay()
+
+    def _check_replay(self):
+        """The buffer must give each thread a ring and hold --replay_initial sampleable
+        transitions (each stream keeps memory_len of its slots unsampleable)."""
+        per_thread = self.replay_capacity // self.threads
+        if per_thread < self.memory_len + 2:
+            raise ConfigError(
+                f"--replay_capacity {self.replay_capacity} gives each of --threads {self.threads} "
+                f"{per_thread} slots, fewer than {self.memory_len + 2}; raise --replay_capacity")
+        most = per_thread * self.threads - self.threads * self.memory_len
+        if self.replay_initial > most:
+            raise ConfigError(
+                f"--replay_initial {self.replay_initial} is more than the {most} transitions "
+                f"--replay_capacity {self.replay_capacity} can offer for sampling; lower "
+                "--replay_initial or raise --replay_capacity")
 
     def env_kwargs(self):
         """Keyword arguments of `environment.make_env` for this run (without the seed)."""

@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from async_deeprl import checkpointing, tf_logs
+from async_deeprl import tf_logs
 
 
 class ExportError(ValueError):
@@ -27,7 +27,7 @@ def export_weights(logdir, outdir, checkpoint=None):
     """
     import tensorflow as tf
 
-    from async_deeprl import agents
+    from async_deeprl import agents, checkpointing
 
     description = checkpointing.read_run_config(logdir)
     if description is None:
@@ -71,6 +71,8 @@ def main(argv=None):
     parser.add_argument("--checkpoint", help="checkpoint path prefix (default: the latest)")
     args = parser.parse_args(argv)
     tf_logs.import_quietly()
+    from async_deeprl import checkpointing  # imports TensorFlow: after the quiet import
+
     try:
         path = export_weights(args.logdir, args.outdir, args.checkpoint)
     except (ExportError, checkpointing.CheckpointError, OSError) as e:

@@ -159,5 +159,7 @@ class MetricsWriter:
 
     def close(self):
         with self._lock, self._writing("the last rows"):
-            self._file.close()
-            self._summary.close()
+            try:
+                self._file.close()
+            finally:
+                self._summary.close()

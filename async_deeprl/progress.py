@@ -49,6 +49,7 @@ def bar(total, start, enabled=None, console=None):
 
     columns = (rp.TextColumn("T={task.completed:,.0f}/{task.total:,.0f}"), rp.BarColumn(),
                Speed(), rp.TextColumn("eta"), rp.TimeRemainingColumn())
-    with rp.Progress(*columns, console=console, refresh_per_second=2,
+    # stderr is left alone: a user's `2> file` keeps getting warnings and tracebacks.
+    with rp.Progress(*columns, console=console, refresh_per_second=2, redirect_stderr=False,
                      speed_estimate_period=60.0) as progress:
         yield _Bar(progress, progress.add_task("training", total=total, completed=start))

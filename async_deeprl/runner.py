@@ -61,9 +61,11 @@ def _stop_on_signals(stop_event):
 class Trainer:
     """One run of `config.algorithm` (see module docstring)."""
 
-    def __init__(self, config, stop_event=None):
+    def __init__(self, config, stop_event=None, show_progress=None):
+        """`show_progress`: draw the live bar (None: when stdout is a terminal)."""
         config.validate()
         self.config = config
+        self._show_progress = show_progress
         self._stop = stop_event or threading.Event()
         self._errors = []
         env_seed = lambda i: None if config.seed is None else config.seed + 1 + i
@@ -257,15 +259,18 @@ class Trainer:
         return path
 
     def _close(self, failure):
-        """Closes the logs and environments; a close that fails after `failure` stays quiet."""
+        """Closes the logs and environments, all of them; the first close that fails is raised
+        afterwards unless `failure` (an earlier write fault) is already being raised."""
+        first = None
         for log in (self.train_log, self.test_log):
             try:
                 log.close()
-            except faults.WriteError:
-                if failure is None:
-                    raise
+            except faults.WriteError as e:
+                first = first or e
         for env in self._envs:
             env.close()
+        if first is not None and failure is None:
+            raise first
 
     def progress(self):
         """(global step, summed [env, TF wait] seconds of the learner threads), for benchmarks."""
@@ -295,7 +300,7 @@ class Trainer:
             for t in workers:
                 t.start()
             try:
-                with progress.bar(cfg.total_frames, start_step) as shown:
+                with progress.bar(cfg.total_frames, start_step, self._show_progress) as shown:
                     while not self._learners_done():
                         self._stop.wait(0.1)
                         shown.update(self.counter.value)
@@ -317,6 +322,8 @@ class Trainer:
             failure = e
         self._close(failure)
         if failure is not None:
+            for error in self._errors:  # Not lost behind the write failure.
+                _say(f"a learner thread had failed too: {type(error).__name__}: {error}")
             raise failure
         if self._errors:
             raise self._errors[0]

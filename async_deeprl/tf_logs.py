@@ -4,9 +4,11 @@ Importing TensorFlow prints about ten lines of C++ logging (oneDNN, CPU
 features, XLA) before a run's own first line. `TF_CPP_MIN_LOG_LEVEL` hides the
 later ones, but TensorFlow writes its import-time lines before it reads that
 variable (tensorflow/tensorflow#100442). So the tools call `import_quietly()`
-first: it sets `TF_CPP_MIN_LOG_LEVEL=2` unless the user set it, and imports
-TensorFlow with its standard error captured, passing on every line that is not
-an INFO (level >= 1) or WARNING (level >= 2) log line. `TF_CPP_MIN_LOG_LEVEL=0`
+first: it sets `TF_CPP_MIN_LOG_LEVEL=2` unless the user set it (so TensorFlow's
+C++ INFO and WARNING lines stay hidden for the whole run; errors still show),
+and imports TensorFlow with its standard error captured, passing on every line
+that is not an INFO (level >= 1) or WARNING (level >= 2) log line; a Python
+error during the import is printed with the lines kept. `TF_CPP_MIN_LOG_LEVEL=0`
 shows everything.
 """
 
@@ -46,8 +48,13 @@ def import_quietly():
         import tensorflow  # noqa: F401
         return
     sys.stderr.flush()
+    try:
+        captured = tempfile.TemporaryFile()
+    except OSError:  # No room for the capture (e.g. a full /tmp): a plain, noisy import.
+        import tensorflow  # noqa: F401
+        return
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
+    with captured:
         os.dup2(captured.fileno(), 2)
         try:
             import tensorflow  # noqa: F401

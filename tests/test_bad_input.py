@@ -173,6 +173,10 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
     (["--td_loss", "l1"], "value should be one of <huber|squared>"),
     (["--eps_schedule", "cosine"], "value should be one of <linear|exponential>"),
     (["--replay_capacity", "8"], "--replay_capacity must be >= 16"),
+    (["--algorithm", "dqn", "--replay_capacity", "5000"],
+     "--replay_initial 10000 is more than the 4996 transitions --replay_capacity 5000 can offer"),
+    (["--algorithm", "dqn", "--replay_capacity", "16", "--threads", "8"],
+     "--replay_capacity 16 gives each of --threads 8 2 slots, fewer than 6"),
     (["--test_games", "0"], "--test_games must be >= 1"),
     (["--test_max_steps", "0"], "--test_max_steps must be >= 1"),
 ])
