@@ -30,5 +30,6 @@ setup(
         "rich",
         "matplotlib",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    # Ray for --workers (worker processes sharing one model); the tests run it too.
+    extras_require={"ray": ["ray>=2.9"], "test": ["pytest>=7", "ray>=2.9"]},
 )

@@ -118,6 +118,17 @@ class TrainConfig:
         "requests of learner threads waiting at the same moment (each segment is still its own "
         "update); 0: each learner thread calls TensorFlow itself, updating the shared weights "
         "lock-free as in the paper.", low=0)
+    workers: int = setting(
+        0, "Worker processes on Ray, each running --threads learner threads with its own "
+        "environments, all updating one shared model (weights and RMSProp statistics held by a "
+        "parameter-holder process); 0: one process, no Ray. Needs pip install -e '.[ray]'; not "
+        "for dqn.", low=0, high=64)
+    ray_address: Optional[str] = setting(
+        None, "--workers > 0: address of a running Ray cluster to join (e.g. 10.0.0.1:6379, or "
+        "'auto'); unset: a local Ray instance starts and stops with the run.", shown="local")
+    tf_threads: int = setting(
+        0, "--workers > 0: TensorFlow intra- and inter-op threads of each worker process and of "
+        "the parameter holder; 0: the machine's cores divided by --workers.", low=0)
     update_interval: int = setting(
         40_000, "Target network sync period, in global agent steps (value-based agents).", low=1)
     eps_start: float = setting(
@@ -162,6 +173,11 @@ class TrainConfig:
             raise ConfigError(str(e)) from None
         if self.algorithm == "dqn":
             self._check_replay()
+            if self.workers:
+                raise ConfigError("--workers is for the asynchronous agents; dqn learns from one "
+                                  "replay buffer in one process: leave --workers at 0")
+        if self.ray_address is not None and not self.workers:
+            raise ConfigError("--ray_address needs --workers > 0")
 
     def _check_replay(self):
         """The buffer must give each thread a ring and hold --replay_initial sampleable

@@ -35,6 +35,12 @@ def run_step(agent, learning_rate, states, updates):  # Both dispatchers' one ca
     """
     lr = np.float32(learning_rate)
     stats = [None if args is None else agent.update(*args, lr).numpy() for args in updates]
+    return act_batch(agent, states, stats)
+
+
+def act_batch(agent, states, stats):
+    """One acting call on `states` (padded to `batch_size_for`); pairs each state's outputs
+    with its request's `stats`."""
     batch = np.zeros((batch_size_for(len(states)), *states[0].shape), np.uint8)
     batch[:len(states)] = states
     outputs = [o.numpy() for o in agent.act(batch)]
@@ -42,14 +48,17 @@ def run_step(agent, learning_rate, states, updates):  # Both dispatchers' one ca
 
 
 class DirectDispatcher:
-    """Each learner thread runs its own calls (lock-free concurrent updates)."""
+    """Each learner thread runs its own calls (lock-free concurrent updates).
 
-    def __init__(self, agent, learning_rate_fn):
-        self._agent, self._lr = agent, learning_rate_fn
+    `step(states, updates)`: the call path, `run_step` with its agent and learning rate.
+    """
+
+    def __init__(self, step):
+        self._step = step
 
     def request(self, state, update):
         """Applies `update` (args, or None), then returns (acting outputs of `state`, stats)."""
-        return run_step(self._agent, self._lr(), [state], [update])[0]
+        return self._step([state], [update])[0]
 
     def start(self):
         pass
@@ -68,10 +77,13 @@ class _Request:
 
 
 class BatchingDispatcher:
-    """`servers` server threads answer the requests of all learner threads, batched per call."""
+    """`servers` server threads answer the requests of all learner threads, batched per call.
 
-    def __init__(self, agent, learning_rate_fn, servers=1):
-        self._agent, self._lr = agent, learning_rate_fn
+    `step(states, updates)`: the call path, `run_step` with its agent and learning rate.
+    """
+
+    def __init__(self, step, servers=1):
+        self._step = step
         self._cond = threading.Condition()
         self._queue = []
         self._closed = False
@@ -108,8 +120,7 @@ class BatchingDispatcher:
                 batch, self._queue = self._queue, []
             start = time.perf_counter()
             try:
-                results = run_step(self._agent, self._lr(), [r.state for r in batch],
-                                    [r.update for r in batch])
+                results = self._step([r.state for r in batch], [r.update for r in batch])
             except BaseException as e:  # Handed to every waiting thread.
                 for r in batch:
                     r.error = e
@@ -133,8 +144,10 @@ class BatchingDispatcher:
                 t.join()
 
 
-def make_dispatcher(agent, learning_rate_fn, servers):
-    """`servers` batching server threads, or direct calls from each thread when 0."""
+def make_dispatcher(step, servers):
+    """`servers` batching server threads, or direct calls from each thread when 0.
+
+    `step(states, updates)` makes the calls (see `run_step`)."""
     if servers > 0:
-        return BatchingDispatcher(agent, learning_rate_fn, servers)
-    return DirectDispatcher(agent, learning_rate_fn)
+        return BatchingDispatcher(step, servers)
+    return DirectDispatcher(step)

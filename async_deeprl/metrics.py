@@ -54,6 +54,23 @@ class IntervalStats:
             else:
                 self._nonfinite += 1
 
+    def take(self):
+        """The raw interval so far, picklable for `merge` in another process; starts anew."""
+        with self._lock:
+            raw = dict(scores=self._scores, lengths=self._lengths, sums=self._sums,
+                       nonfinite=self._nonfinite)
+            self._reset()
+            return raw
+
+    def merge(self, raw):
+        """Adds what another IntervalStats' `take` returned to this interval."""
+        with self._lock:
+            self._scores += raw["scores"]
+            self._lengths += raw["lengths"]
+            for name, (total, count) in raw["sums"].items():
+                self._add(name, total, count)
+            self._nonfinite += raw["nonfinite"]
+
     def drain(self, names=()):
         """Returns the interval's aggregates (NaN for `names` without data) and starts anew."""
         with self._lock:

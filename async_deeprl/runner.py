@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from async_deeprl import agents, checkpointing, dispatch, environment, evaluation, metrics
-from async_deeprl import faults, progress, schedules
+from async_deeprl import faults, learner, progress, schedules
 from async_deeprl.config import ConfigError
 from async_deeprl.counter import StepCounter
 from async_deeprl.logdir import prepare_logdir
@@ -35,7 +35,7 @@ class NumericsError(RuntimeError):
     """Training produced non-finite updates again and again; the message is one line."""
 
 
-def _say(message):
+def say(message):
     print(message, flush=True)
 
 
@@ -47,7 +47,7 @@ def _stop_on_signals(stop_event):
         return
 
     def handler(signum, frame):
-        _say(f"{signal.Signals(signum).name} received: stopping threads and saving a checkpoint")
+        say(f"{signal.Signals(signum).name} received: stopping threads and saving a checkpoint")
         stop_event.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -56,6 +56,32 @@ def _stop_on_signals(stop_event):
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
+
+
+def build_agent(config, num_actions):
+    """The agent of `config.algorithm` (weights seeded by `config.seed` when set)."""
+    if config.seed is not None:
+        import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
+
+        keras.utils.set_random_seed(config.seed)
+    return agents.get(config.algorithm)(num_actions, (84, 84, config.memory_len), config)
+
+
+def learning_rate(config, step):
+    """The learning rate of an update at global step `step` (annealed for rmsprop)."""
+    return schedules.learning_rate_at(step, config.lr, config.total_frames,
+                                      anneal=config.optimizer == "rmsprop")
+
+
+def restore(checkpointer, config):
+    """Restores the latest checkpoint; returns its (T, emulator frames)."""
+    checkpointer.restore_latest()
+    step, frames = int(checkpointer.step.numpy()), int(checkpointer.frames.numpy())
+    if config.total_frames <= step:
+        raise ConfigError(
+            f"--total_frames {config.total_frames} is not above the step {step} "
+            f"this logdir resumes from; raise --total_frames or choose another --logdir")
+    return step, frames
 
 
 class Trainer:
@@ -68,52 +94,77 @@ class Trainer:
         self._show_progress = show_progress
         self._stop = stop_event or threading.Event()
         self._errors = []
-        env_seed = lambda i: None if config.seed is None else config.seed + 1 + i
+        self._lock = threading.Lock()
+        self._pending_test_rows = []  # (step, row) of tests not yet covered by a checkpoint
+        self.stats = metrics.IntervalStats()
+        self.target_syncs = 0  # this run's target syncs, one per update_interval crossed
         # Validate the game before anything is written to the logdir.
-        self._envs = [environment.make_env(config.game, seed=env_seed(0), **config.env_kwargs())]
+        self._envs = [environment.make_env(config.game, seed=self.env_seed(0),
+                                           **config.env_kwargs())]
         resume = prepare_logdir(config, self._envs[0])
-        self._envs += [environment.make_env(config.game, seed=env_seed(i), **config.env_kwargs())
+        start_step = self._start(resume)
+        self._test_env_seed = None if config.seed is None else config.seed + 10_000 + start_step
+        self._open_logs(start_step)
+
+    def env_seed(self, thread, start_step=0):
+        """The seed of learner thread `thread`'s environment (None: unseeded); seeded streams
+        continue differently after a resume instead of replaying the start."""
+        if self.config.seed is None:
+            return None
+        return self.config.seed + 1 + thread + self.total_threads * start_step
+
+    @property
+    def learner_loops(self):
+        """How many `_learner_loop`s run() starts (here one per learner thread)."""
+        return self.config.threads
+
+    def describe_learners(self):
+        return f"{self.config.threads} threads"
+
+    @property
+    def total_threads(self):
+        """Learner threads of the whole run."""
+        return self.config.threads
+
+    def thread_seeds(self, start_step):
+        """One SeedSequence per learner thread, then one for the tester."""
+        entropy = None if self.config.seed is None else [self.config.seed, start_step]
+        return np.random.SeedSequence(entropy).spawn(self.total_threads + 1)
+
+    def _start(self, resume):
+        """Builds the learner threads' side of the run; returns the global step it starts at."""
+        config = self.config
+        self._envs += [environment.make_env(config.game, seed=self.env_seed(i),
+                                            **config.env_kwargs())
                        for i in range(1, config.threads)]
         start_step, self._frames_base = self._build_agent(resume)
-        # Seeded streams continue differently after a resume instead of replaying the start.
-        if config.seed is not None and start_step:
+        if start_step:
             for i, env in enumerate(self._envs):
-                env.set_seed(config.seed + 1 + i + config.threads * start_step)
-        entropy = None if config.seed is None else [config.seed, start_step]
-        self._seeds = np.random.SeedSequence(entropy).spawn(config.threads + 1)
-        self._test_env_seed = None if config.seed is None else config.seed + 10_000 + start_step
+                env.set_seed(self.env_seed(i, start_step))
+        self._seeds = self.thread_seeds(start_step)
         self.counter = StepCounter(start_step)
         self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
-        self.target_syncs = 0  # this run's target syncs, one per update_interval crossed
-        self._nonfinite_streak = 0  # consecutive updates skipped for a non-finite loss
-        self._pending_test_rows = []  # (step, row) of tests not yet covered by a checkpoint
-        self._lock = threading.Lock()
         self.dispatcher = dispatch.make_dispatcher(
-            self.agent, lambda: self._learning_rate(self.counter.value), config.tf_servers)
-        self._open_logs(start_step)
+            lambda states, updates: dispatch.run_step(
+                self.agent, self._learning_rate(self.counter.value), states, updates),
+            config.tf_servers)
+        self._learner = learner.Learner(
+            config, self.counter, self.dispatcher, self.stats, self._stop, self._sync_target_at,
+            learner.FiniteCheck(config.max_nonfinite_updates, self.counter, self._lock,
+                                NumericsError))
+        return start_step
 
     def _build_agent(self, resume):
         """Builds the agent, compiles it, restores the latest checkpoint; returns (T, frames)."""
         cfg = self.config
-        if cfg.seed is not None:
-            import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
-
-            keras.utils.set_random_seed(cfg.seed)
-        agent_class = agents.get(cfg.algorithm)
-        self.agent = agent_class(self._envs[0].num_actions, (84, 84, cfg.memory_len), cfg)
+        self.agent = build_agent(cfg, self._envs[0].num_actions)
         self.checkpointer = checkpointing.Checkpointer(cfg.logdir, self.agent.checkpoint_items())
         # Compile before restoring: the warm-up touches the optimizer's slots.
         self.agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}))
         step, frames = 0, 0
         if resume:
-            self.checkpointer.restore_latest()
-            step = int(self.checkpointer.step.numpy())
-            frames = int(self.checkpointer.frames.numpy())
-            if cfg.total_frames <= step:
-                raise ConfigError(
-                    f"--total_frames {cfg.total_frames} is not above the step {step} "
-                    f"this logdir resumes from; raise --total_frames or choose another --logdir")
-            _say(f"resuming from {self.checkpointer.latest} at T={step}")
+            step, frames = restore(self.checkpointer, cfg)
+            say(f"resuming from {self.checkpointer.latest} at T={step}")
         # Printed by run() after its start line (e.g. each thread's eps_min).
         self._thread_lines = self.agent.prepare_threads(
             cfg.threads, np.random.default_rng(np.random.SeedSequence(cfg.seed)), resume)
@@ -123,7 +174,6 @@ class Trainer:
         cfg, agent = self.config, self.agent
         self.train_columns = (TRAIN_HEAD + agent.log_columns + ("learning_rate",)
                               + agent.update_stats + TRAIN_TAIL)
-        self.stats = metrics.IntervalStats()
         for name in ("train", "test"):  # Refuse a damaged log before either is rewritten.
             metrics.check_log(cfg.logdir, name)
         self.train_log = metrics.MetricsWriter(cfg.logdir, "train", self.train_columns, start_step)
@@ -132,8 +182,7 @@ class Trainer:
             f"    {k} = {v}" for k, v in dataclasses.asdict(cfg).items()))
 
     def _learning_rate(self, step):
-        return schedules.learning_rate_at(step, self.config.lr, self.config.total_frames,
-                                          anneal=self.config.optimizer == "rmsprop")
+        return learning_rate(self.config, step)
 
     def emulator_frames(self):
         """Emulator frames played by the learner envs, this run and the runs it resumes."""
@@ -148,49 +197,16 @@ class Trainer:
             self._stop.set()
 
     def _learner_loop(self, index):
-        cfg, env, counter, agent = self.config, self._envs[index], self.counter, self.agent
-        worker = agent.worker(index, np.random.default_rng(self._seeds[index]))
-        times = self.thread_times[index]  # seconds spent in the env and waiting for TF
-        clock = time.perf_counter
-        state = env.reset()
-        outputs, _ = self.dispatcher.request(state, None)
-        while not self._stop.is_set():
-            action = worker.act(outputs, counter.value)
-            step = counter.claim(cfg.total_frames)
-            if step is None:
-                break
-            t0 = clock()
-            result = env.step(action)
-            if agent.uses_target_network and step % cfg.update_interval == 0:
-                agent.sync_target()
-                with self._lock:
-                    self.target_syncs += 1
-            terminal = result.game_over or (cfg.life_loss_terminal and result.life_lost)
-            worker.observe(state, action, min(max(result.reward, -1.0), 1.0), terminal)
-            if result.game_over:
-                self.stats.add_episode(env.episode_score, env.episode_steps)
-                state = env.reset()
-            else:
-                state = result.observation
-            t1 = clock()
-            update = worker.take_update(state)
-            outputs, update_stats = self.dispatcher.request(state, update)
-            if update is not None:
-                self.stats.add_sums(worker.drain_stats())
-                self.stats.add_update(agent.update_stats, update_stats)
-                self._check_finite(update_stats[0])
-            times[0] += t1 - t0
-            times[1] += clock() - t1
+        worker = self.agent.worker(index, np.random.default_rng(self._seeds[index]))
+        self._learner.run(self._envs[index], worker, self.agent.update_stats,
+                          self.thread_times[index])
 
-    def _check_finite(self, loss):
-        """Counts consecutive skipped (non-finite) updates; too many stop the run."""
-        with self._lock:
-            self._nonfinite_streak = 0 if np.isfinite(loss) else self._nonfinite_streak + 1
-            streak = self._nonfinite_streak
-        if streak >= self.config.max_nonfinite_updates:
-            raise NumericsError(
-                f"{streak} updates in a row had a non-finite loss or gradient and were skipped "
-                f"(at T={self.counter.value}); lower --lr or check the game's rewards")
+    def _sync_target_at(self, step):
+        """Syncs the target network when `step` is a multiple of `update_interval`."""
+        if self.agent.uses_target_network and step % self.config.update_interval == 0:
+            self.agent.sync_target()
+            with self._lock:
+                self.target_syncs += 1
 
     def _tester_loop(self):
         cfg = self.config
@@ -205,6 +221,7 @@ class Trainer:
                 self._stop.wait(0.2)
                 continue
             step, start = self.counter.value, time.time()
+            self._before_test()
             results = evaluation.play_games(env, policy, cfg.test_games, rng, cfg.test_max_steps,
                                             stop=self._stop)
             if self._stop.is_set():
@@ -218,13 +235,25 @@ class Trainer:
                 test_scores=" ".join(f"{r['score']:g}" for r in results))
             with self._lock:  # Written by the main thread after the next checkpoint.
                 self._pending_test_rows.append((step, row))
-            _say(f"test at T={step}: mean {summary['mean']:.1f} over {cfg.test_games} games "
+            say(f"test at T={step}: mean {summary['mean']:.1f} over {cfg.test_games} games "
                  f"({time.time() - start:.0f} s)")
             next_test = (self.counter.value // cfg.test_interval + 1) * cfg.test_interval
         env.close()
 
+    def _before_test(self):
+        """Called before each test's games (worker processes: fetch the shared weights)."""
+
     def _learners_done(self):
         return not any(t.is_alive() for t in self._learner_threads)
+
+    def _save_checkpoint(self):
+        """Saves a checkpoint of the run as it stands; returns (its path, T, emulator frames)."""
+        step, frames = self.counter.value, self.emulator_frames()
+        return self.checkpointer.save(step, frames), step, frames
+
+    def _drain_stats(self, names):
+        """The interval's statistics (`metrics.IntervalStats.drain`), and a fresh interval."""
+        return self.stats.drain(names)
 
     # Main thread ----------------------------------------------------------
     def _checkpoint_and_log(self, last):
@@ -235,8 +264,8 @@ class Trainer:
         checkpoint never logs a step twice; at most the rows of one interval
         are lost.
         """
-        now, step, frames = time.time(), self.counter.value, self.emulator_frames()
-        path = self.checkpointer.save(step, frames)
+        now = time.time()
+        path, step, frames = self._save_checkpoint()
         with self._lock:
             tests, self._pending_test_rows = self._pending_test_rows, []
         for test_step, row in tests:
@@ -245,14 +274,14 @@ class Trainer:
             return path
         elapsed = max(now - last["time"], 1e-9)
         sps = (step - last["step"]) / elapsed
-        row = self.stats.drain(self.agent.log_columns + self.agent.update_stats)
+        row = self._drain_stats(self.agent.log_columns + self.agent.update_stats)
         row.update(self.agent.log_values(step))
         row.update(emulator_frames=frames, wall_time_s=now - self._start_time,
                    learning_rate=self._learning_rate(step), agent_steps_per_s=sps,
                    emulator_frames_per_s=(frames - last["frames"]) / elapsed)
         self.train_log.write(step, row)
         eta = (self.config.total_frames - step) / sps if sps > 0 else float("inf")
-        _say(f"{time.strftime('%H:%M:%S')} T={step} frames={frames} "
+        say(f"{time.strftime('%H:%M:%S')} T={step} frames={frames} "
              f"score={row['score_mean']:.1f} ({row['episodes']} games) {self.agent.console(row)} "
              f"lr={row['learning_rate']:.2e} steps/s={sps:.0f} eta={eta / 3600:.1f}h")
         last.update(time=now, step=step, frames=frames)
@@ -284,16 +313,16 @@ class Trainer:
         last = dict(time=self._start_time, step=start_step, frames=self.emulator_frames())
         self._learner_threads = [
             threading.Thread(target=self._guarded, args=(self._learner_loop, i),
-                             name=f"learner-{i}", daemon=True) for i in range(cfg.threads)]
+                             name=f"learner-{i}", daemon=True) for i in range(self.learner_loops)]
         workers = list(self._learner_threads)
         if cfg.test_interval > 0:
             workers.append(threading.Thread(target=self._guarded, args=(self._tester_loop,),
                                             name="tester", daemon=True))
         next_log = (start_step // cfg.log_interval + 1) * cfg.log_interval
-        _say(f"training {cfg.algorithm} on {cfg.game}: {cfg.threads} threads from T={start_step} "
-             f"to {cfg.total_frames}, logdir {cfg.logdir}")
+        say(f"training {cfg.algorithm} on {cfg.game}: {self.describe_learners()} from "
+             f"T={start_step} to {cfg.total_frames}, logdir {cfg.logdir}")
         for line in self._thread_lines:
-            _say(line)
+            say(line)
         failure = None  # a checkpoint or log that could not be written (disk full, ...)
         with _stop_on_signals(self._stop):
             self.dispatcher.start()
@@ -323,17 +352,29 @@ class Trainer:
         self._close(failure)
         if failure is not None:
             for error in self._errors:  # Not lost behind the write failure.
-                _say(f"a learner thread had failed too: {type(error).__name__}: {error}")
+                say(f"a learner thread had failed too: {type(error).__name__}: {error}")
             raise failure
         if self._errors:
             raise self._errors[0]
         elapsed = time.time() - self._start_time
         steps = self.counter.value - start_step
-        _say(f"saved {path}; T={self.counter.value}, {steps / elapsed:.0f} agent steps/s")
+        say(f"saved {path}; T={self.counter.value}, {steps / elapsed:.0f} agent steps/s")
         return dict(step=self.counter.value, checkpoint=path, seconds=elapsed,
                     agent_steps_per_s=steps / elapsed, target_syncs=self.target_syncs)
 
 
+def make_trainer(config, stop_event=None):
+    """The Trainer of `config`: one process, or with `--workers` worker processes on Ray."""
+    if not config.workers:
+        return Trainer(config, stop_event)
+    try:
+        from async_deeprl import distributed  # Ray is imported only for --workers.
+    except ImportError as e:
+        raise ConfigError(f"--workers {config.workers} needs Ray ({e}); install it with "
+                          "pip install -e '.[ray]' or leave --workers at 0") from None
+    return distributed.DistributedTrainer(config, stop_event)
+
+
 def train(config, stop_event=None):
     """Runs (or resumes) `config.algorithm` as configured; returns a summary."""
-    return Trainer(config, stop_event).run()
+    return make_trainer(config, stop_event).run()

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from async_deeprl import evaluation, losses, network, targets
 from async_deeprl.agents import base
-from async_deeprl.agents.base import apply_if_finite, mask_of, pad
+from async_deeprl.agents.base import mask_of, pad
 
 
 def entropy(probs):
@@ -90,11 +90,10 @@ class Agent(base.Agent):
             logits, values = self.online(states, training=True)
             loss, parts = losses.actor_critic_loss(logits, values[:, 0], actions, returns, mask,
                                                    cfg.value_loss_coef, cfg.entropy_beta)
-        variables = self.online.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(loss, self.trainable_variables)
         stats = tf.stack([loss, parts["policy_loss"], parts["value_loss"],
                           parts["advantage_abs"]])
-        return apply_if_finite(self.optimizer, variables, loss, grads, learning_rate, stats)
+        return self._finish(loss, grads, learning_rate, stats)
 
     def warm_up(self, batch_sizes):
         super().warm_up(batch_sizes)

@@ -15,9 +15,14 @@ The runner drives every agent through these members only:
   `test_policy(epsilon)`; class methods `build_eval_model` and
     `eval_policy(model, epsilon, mode)` for `--eval` and export, `mode` one of
     `policy_modes` (the first is used for any other).
-`Agent` below compiles `act` and `update` from a subclass's `_act`,
-`_update_signature` and `_update`, and warms them up; `SegmentWorker` keeps a
-thread's transitions until `tmax` of them or a terminal.
+Worker processes (`distributed.py`) split the update in two: `gradients(*update_args,
+learning_rate)` returns (stats, gradients) without applying them, and
+`apply_gradients(gradients, learning_rate)` applies them where the shared weights
+live; `get_weights()` / `set_weights(w)` copy the weights the workers act with, and
+`thread_settings()` / `set_thread_settings(s)` what `prepare_threads` decided per thread.
+`Agent` below compiles `act`, `update` and `gradients` from a subclass's `_act`,
+`_update_signature` and `_update` (which ends in `self._finish(...)`), and warms
+them up; `SegmentWorker` keeps a thread's transitions until `tmax` of them or a terminal.
 """
 
 import numpy as np
@@ -113,10 +118,64 @@ class Agent:
         self.act = tf.function(self._act, input_signature=[batch], jit_compile=xla)
         self.update = tf.function(self._update, jit_compile=xla,
                                   input_signature=self._update_signature())
+        self._emit_gradients = False  # True only while `gradients` is traced
+        self.gradients = tf.function(self._gradients, jit_compile=xla,
+                                     input_signature=self._update_signature())
+        self.apply_gradients = tf.function(self._apply_gradients, input_signature=[
+            [tf.TensorSpec(v.shape, v.dtype) for v in self.trainable_variables],
+            tf.TensorSpec([], tf.float32)])
 
     def _build(self):
-        """Creates the networks and the optimizer."""
+        """Creates the networks (the trained one as `self.online`) and `self.optimizer`."""
         raise NotImplementedError
+
+    @property
+    def trainable_variables(self):
+        return self.online.trainable_variables
+
+    def _finish(self, loss, grads, learning_rate, stats):
+        """The end of every `_update`: applies `grads` of `loss` (see `apply_if_finite`) and
+        returns `stats`; while `gradients` is traced, returns (stats, grads) instead, stats all
+        NaN if the loss or gradient is not finite."""
+        if not self._emit_gradients:
+            return apply_if_finite(self.optimizer, self.trainable_variables, loss, grads,
+                                   learning_rate, stats)
+        finite = tf.math.is_finite(loss) & tf.math.is_finite(tf.linalg.global_norm(grads))
+        return tf.where(finite, stats, np.float32(np.nan)), grads
+
+    def _gradients(self, *args):
+        self._emit_gradients = True  # Runs at trace time only: `update` is unaffected.
+        try:
+            return self._update(*args)
+        finally:
+            self._emit_gradients = False
+
+    def _apply_gradients(self, grads, learning_rate):
+        self.optimizer.learning_rate.assign(learning_rate)
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        return tf.constant(True)
+
+    def shared_models(self):
+        """{name: Keras model} of the weights workers act with (the target network too)."""
+        return dict(online=self.online)
+
+    def get_weights(self):
+        """{name: list of NumPy arrays} of `shared_models()`."""
+        return {name: model.get_weights() for name, model in self.shared_models().items()}
+
+    def set_weights(self, weights):
+        """Loads what `get_weights` returned (any subset of the names)."""
+        models = self.shared_models()
+        for name, values in weights.items():
+            models[name].set_weights(values)
+
+    def thread_settings(self):
+        """What `prepare_threads` chose per thread, for other processes (picklable)."""
+        return None
+
+    def set_thread_settings(self, settings):
+        """Adopts another process's `thread_settings()` instead of calling `prepare_threads`."""
+        del settings
 
     def _act(self, states):
         """Outputs of one acting call for a batch of states (a tuple of per-state arrays)."""

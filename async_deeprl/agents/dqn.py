@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from async_deeprl import losses, replay, targets
-from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent, apply_if_finite
+from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent
 
 
 class Worker(EpsilonGreedyWorker):
@@ -83,9 +83,8 @@ class Agent(ValueAgent):
             q = self.online(states, training=True)
             chosen = tf.gather(q, actions, axis=1, batch_dims=1)
             loss = losses.td_loss(chosen, y, cfg.td_loss, weights)
-        variables = self.online.trainable_variables
-        grads = tape.gradient(loss, variables)
-        return apply_if_finite(self.optimizer, variables, loss, grads, learning_rate, loss[None])
+        grads = tape.gradient(loss, self.trainable_variables)
+        return self._finish(loss, grads, learning_rate, loss[None])
 
     def checkpoint_items(self):
         """Weights, target weights and optimizer slots; epsilon follows from the saved step."""

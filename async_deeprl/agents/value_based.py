@@ -13,7 +13,7 @@ import tensorflow as tf
 from async_deeprl import evaluation, network, schedules
 from async_deeprl.agents import base
 # Re-exported for the agent modules.
-from async_deeprl.agents.base import Segment, apply_if_finite, mask_of, pad  # noqa: F401
+from async_deeprl.agents.base import Segment, mask_of, pad  # noqa: F401
 
 
 class EpsilonGreedyWorker(base.SegmentWorker):
@@ -76,14 +76,22 @@ class ValueAgent(base.Agent):
             q = self.online(states, training=True)
             chosen = tf.gather(q, actions, axis=1, batch_dims=1)
             loss = tf.reduce_sum(mask * tf.square(y - chosen))
-        variables = self.online.trainable_variables
-        grads = tape.gradient(loss, variables)
-        return apply_if_finite(self.optimizer, variables, loss, grads, learning_rate, loss[None])
+        grads = tape.gradient(loss, self.trainable_variables)
+        return self._finish(loss, grads, learning_rate, loss[None])
 
     def _sync_target(self):
         for target_var, online_var in zip(self.target.weights, self.online.weights):
             target_var.assign(online_var)
         return tf.constant(True)
+
+    def shared_models(self):
+        return dict(online=self.online, target=self.target)
+
+    def thread_settings(self):
+        return list(self.thread_eps_mins)
+
+    def set_thread_settings(self, settings):
+        self.thread_eps_mins = list(settings)
 
     def warm_up(self, batch_sizes):
         super().warm_up(batch_sizes)

@@ -1,0 +1,489 @@
+"""Worker processes on Ray sharing one model (`--workers N`).
+
+Imported only when `--workers` > 0 (Ray is the optional extra `.[ray]`).
+
+Processes:
+- the driver (`DistributedTrainer`, the `runner.Trainer` with its learner
+  threads replaced by one watcher thread per worker): the logdir, logs, test
+  games, signals, and when to checkpoint;
+- one `Holder` actor, placed on the driver's node: the shared model (the
+  agent's weights and the shared RMSProp statistics), the exact global step
+  counter, the target syncs and the checkpoints (it writes them, complete or
+  not at all, as `checkpointing.Checkpointer` does);
+- `--workers` `Worker` actors, each running `--threads` learner threads
+  (`learner.Learner`, the same loop and agent code as one process) on its own
+  environments and its own copy of the weights.
+
+What crosses between them:
+- a worker's learner threads claim global steps in blocks of `BLOCK` from the
+  holder (one call per block, which also reports the block's emulator frames);
+  the holder never grants past `--total_frames`, so the count is exact: at the
+  end of a run the steps played add up to exactly `--total_frames`, and a stop
+  gives back what was claimed and not played. A worker killed mid-block leaves
+  the rest of that block (< BLOCK steps) counted but unplayed;
+- each of the worker's batched TF calls computes the gradient of every
+  segment finished in it (one per learner thread at most, as the paper's
+  per-thread updates), sends them in one call, the holder applies them one
+  after another with the shared optimizer at the learning rate of the global
+  step, and answers with the new online weights (and the target network's
+  when it has synced since the worker last had them). So a worker's weights
+  are at most one of its own updates stale, plus what other workers applied
+  meanwhile, as an A3C thread's local copy refreshed every segment;
+- the target network syncs in the holder when a granted block crosses a
+  multiple of `--update_interval` (exactly once per interval);
+- the driver drains each worker's interval statistics before each log row.
+"""
+
+import os
+import threading
+import time
+
+import numpy as np
+import ray
+
+from async_deeprl import checkpointing, dispatch, environment, learner, metrics, runner
+from async_deeprl.agents.base import Segment
+
+BLOCK = 32  # global agent steps a worker claims from the holder at a time
+# Every process of the run imports TensorFlow with its start-up lines hidden, as the driver does.
+RUNTIME_ENV = dict(
+    env_vars={"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
+    worker_process_setup_hook="async_deeprl.tf_logs.import_quietly")
+
+
+def _tf_threads(config):
+    """TensorFlow intra-/inter-op threads of each process: its share of the cores."""
+    if config.tf_threads:
+        return config.tf_threads
+    return max(1, (os.cpu_count() or 1) // config.workers)
+
+
+def _set_tf_threads(n):
+    import tensorflow as tf  # Before any op runs in this process.
+
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
+
+
+def _learning_rate(config, step):
+    return runner.learning_rate(config, step)
+
+
+class Holder:
+    """The shared model, the global step counter, target syncs and checkpoints."""
+
+    def __init__(self, config, num_actions, total_threads, resume):
+        _set_tf_threads(_tf_threads(config))
+        self.config = config
+        self.agent = runner.build_agent(config, num_actions)
+        self.checkpointer = checkpointing.Checkpointer(config.logdir,
+                                                       self.agent.checkpoint_items())
+        self.agent.warm_up([1])  # Creates the optimizer's slots before restoring them.
+        self._step, self._frames = (runner.restore(self.checkpointer, config) if resume
+                                    else (0, 0))
+        self._lines = self.agent.prepare_threads(
+            total_threads, np.random.default_rng(np.random.SeedSequence(config.seed)), resume)
+        self._lock = threading.Lock()
+        self._target_version = 0
+        self.target_syncs = 0
+        self.updates = 0
+        self.bytes_in = 0
+
+    def start_info(self):
+        return dict(step=self._step, frames=self._frames, lines=self._lines,
+                    thread_settings=self.agent.thread_settings())
+
+    def claim(self, n, frames):
+        """Grants up to `n` global steps (fewer at the end, 0 when done) and counts `frames`
+        more emulator frames; returns (the step before the first granted, how many)."""
+        cfg = self.config
+        with self._lock:
+            self._frames += frames
+            start = self._step
+            count = max(0, min(n, cfg.total_frames - start))
+            self._step += count
+            crossed = (start + count) // cfg.update_interval - start // cfg.update_interval
+            if crossed and self.agent.uses_target_network:
+                self.agent.sync_target()
+                self.target_syncs += crossed
+                self._target_version += 1
+        return start, count
+
+    def release(self, unused, frames):
+        """A stopping worker gives back `unused` granted steps and reports its last frames."""
+        with self._lock:
+            self._step -= unused
+            self._frames += frames
+
+    def apply(self, gradients, known_target_version):
+        """Applies each segment's gradients in turn; returns `weights(known_target_version)`."""
+        lr = np.float32(_learning_rate(self.config, self._step))
+        for grads in gradients:
+            self.agent.apply_gradients(grads, lr)
+        with self._lock:
+            self.updates += len(gradients)
+            self.bytes_in += sum(g.nbytes for grads in gradients for g in grads)
+        return self.weights(known_target_version)
+
+    def weights(self, known_target_version=-1):
+        """({model name: weights}, target version): the target network only if it synced
+        since `known_target_version`."""
+        weights = self.agent.get_weights()
+        if known_target_version == self._target_version:
+            weights.pop("target", None)
+        return weights, self._target_version
+
+    def progress(self):
+        return dict(step=self._step, frames=self._frames, target_syncs=self.target_syncs,
+                    updates=self.updates, bytes_in=self.bytes_in)
+
+    def save(self):
+        """Writes a checkpoint of the shared model at the current step; returns
+        (path, T, frames). A write fault raises faults.WriteError (one line)."""
+        with self._lock:
+            step, frames = self._step, self._frames
+        return self.checkpointer.save(step, frames), step, frames
+
+
+class _BlockCounter:
+    """A worker's view of the global step counter: steps claimed from the holder in blocks."""
+
+    def __init__(self, holder, frames_fn):
+        self._holder, self._frames_fn = holder, frames_fn
+        self._lock = threading.Lock()
+        self._next = self._end = self._value = 0
+        self._reported_frames = 0
+        self._done = False
+        self.played = 0  # steps this worker's threads took
+
+    @property
+    def value(self):
+        return self._value
+
+    def _frames_delta(self):
+        frames = self._frames_fn()
+        delta, self._reported_frames = frames - self._reported_frames, frames
+        return delta
+
+    def claim(self, limit):
+        """The next global step for one of this worker's threads, or None when the run is done
+        (the holder knows the limit)."""
+        del limit
+        with self._lock:
+            if self._next >= self._end:
+                if self._done:
+                    return None
+                start, count = ray.get(self._holder.claim.remote(BLOCK, self._frames_delta()))
+                if count == 0:
+                    self._done = True
+                    return None
+                self._next, self._end = start, start + count
+            self._next += 1
+            self.played += 1
+            self._value = self._next
+            return self._next
+
+    def release(self):
+        with self._lock:
+            unused, self._next = self._end - self._next, self._end
+            ray.get(self._holder.release.remote(unused, self._frames_delta()))
+
+
+class _RemoteStep:
+    """A worker's TF call path: gradients of the finished segments to the holder, its new
+    weights back, then one local acting call for every waiting thread."""
+
+    def __init__(self, agent, holder):
+        self._agent, self._holder = agent, holder
+        self._target_version = -1
+        self._lock = threading.Lock()
+
+    def refresh(self, gradients=()):
+        with self._lock:
+            known = self._target_version
+        if gradients:
+            weights, version = ray.get(self._holder.apply.remote(list(gradients), known))
+        else:
+            weights, version = ray.get(self._holder.weights.remote(known))
+        with self._lock:
+            self._agent.set_weights(weights)
+            self._target_version = version
+
+    def __call__(self, states, updates):
+        stats, gradients = [None] * len(updates), []
+        for i, args in enumerate(updates):
+            if args is None:
+                continue
+            values, grads = self._agent.gradients(*args, np.float32(0.0))
+            stats[i] = values.numpy()
+            if np.all(np.isfinite(stats[i])):  # A non-finite update is skipped, as in one process.
+                gradients.append([g.numpy() for g in grads])
+        if any(args is not None for args in updates):
+            self.refresh(gradients)
+        return dispatch.act_batch(self._agent, states, stats)
+
+
+class Worker:
+    """One worker process: `--threads` learner threads, their environments and a copy of
+    the weights; `run()` trains until the holder grants no more steps or `stop()`."""
+
+    def __init__(self, config, index, holder_name, num_actions, thread_settings, seeds,
+                 env_seeds):
+        # By name: a handle among the arguments would stop Ray from restarting the actor.
+        holder = ray.get_actor(holder_name)
+        _set_tf_threads(_tf_threads(config))
+        self.config, self.index, self._holder = config, index, holder
+        self._num_actions, self._thread_settings = num_actions, thread_settings
+        self._seeds, self._env_seeds = seeds, env_seeds
+        self._stop = threading.Event()
+        self.stats = metrics.IntervalStats()
+
+    def _build(self):
+        cfg = self.config
+        agent = runner.build_agent(cfg, self._num_actions)
+        agent.set_thread_settings(self._thread_settings)
+        agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}))
+        zero = np.zeros(agent.input_shape, np.uint8)
+        agent.gradients(*agent.update_args(Segment(), zero), np.float32(0.0))  # compiles it
+        return agent
+
+    def run(self):
+        """Trains; returns {played: steps its threads took}. A thread's error is raised."""
+        cfg = self.config
+        agent = self._build()
+        envs = [environment.make_env(cfg.game, seed=seed, **cfg.env_kwargs())
+                for seed in self._env_seeds]
+        step = _RemoteStep(agent, self._holder)
+        step.refresh()
+        counter = _BlockCounter(self._holder, lambda: sum(env.frame_number for env in envs))
+        dispatcher = dispatch.make_dispatcher(step, cfg.tf_servers)
+        errors, lock = [], threading.Lock()
+        loop = learner.Learner(cfg, counter, dispatcher, self.stats, self._stop, None,
+                               learner.FiniteCheck(cfg.max_nonfinite_updates, counter, lock,
+                                                   runner.NumericsError))
+
+        def thread(i):
+            try:
+                worker = agent.worker(self.index * cfg.threads + i,
+                                      np.random.default_rng(self._seeds[i]))
+                loop.run(envs[i], worker, agent.update_stats, [0.0, 0.0])
+            except BaseException as e:  # Raised by run() after every thread stopped.
+                errors.append(e)
+                self._stop.set()
+
+        threads = [threading.Thread(target=thread, args=(i,), daemon=True)
+                   for i in range(cfg.threads)]
+        dispatcher.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        dispatcher.close()
+        counter.release()
+        for env in envs:
+            env.close()
+        if errors:
+            raise errors[0]
+        return dict(played=counter.played)
+
+    def take_stats(self):
+        return self.stats.take()
+
+    def pid(self):
+        return os.getpid()
+
+    def stop(self):
+        self._stop.set()
+
+
+def _remote_error(error):
+    """The exception raised inside an actor (e.g. a one-line WriteError), not Ray's wrapper."""
+    cause = getattr(error, "cause", None)
+    return cause if isinstance(cause, BaseException) else error
+
+
+def _call(ref):
+    """ray.get that raises the actor's own exception."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as e:
+        raise _remote_error(e) from None
+
+
+class _NoDispatcher:
+    def start(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class _Progress:
+    """The driver's view of the holder's counters, refreshed at most every `period` s."""
+
+    def __init__(self, holder, period=0.05):
+        self._holder, self._period = holder, period
+        self._last, self._values = 0.0, None
+        self._lock = threading.Lock()
+        self._frozen = False
+
+    def freeze(self):
+        """Reads the counters a last time and keeps them (before the holder goes away)."""
+        with self._lock:
+            self._values = _call(self._holder.progress.remote())
+            self._frozen = True
+        return self._values
+
+    def get(self, name):
+        with self._lock:
+            if not self._frozen and (self._values is None
+                                     or time.monotonic() - self._last > self._period):
+                self._values = _call(self._holder.progress.remote())
+                self._last = time.monotonic()
+            return self._values[name]
+
+    @property
+    def value(self):
+        return self.get("step")
+
+
+class DistributedTrainer(runner.Trainer):
+    """`runner.Trainer` with `--workers` worker processes (see the module docstring)."""
+
+    @property
+    def learner_loops(self):
+        return self.config.workers
+
+    @property
+    def total_threads(self):
+        return self.config.workers * self.config.threads
+
+    def describe_learners(self):
+        return (f"{self.config.workers} worker processes x {self.config.threads} threads "
+                f"(Ray {ray.__version__})")
+
+    def _start(self, resume):
+        cfg = self.config
+        self._ray_started = not ray.is_initialized()
+        if self._ray_started:
+            ray.init(address=cfg.ray_address, include_dashboard=False, logging_level="ERROR",
+                     num_cpus=None if cfg.ray_address else max(os.cpu_count() or 1, cfg.workers),
+                     runtime_env=RUNTIME_ENV)
+        num_actions = self._envs[0].num_actions
+        node = ray.get_runtime_context().get_node_id()
+        here = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(node, soft=False)
+        holder_name = f"async_deeprl-holder-{os.getpid()}-{time.time_ns()}"
+        self.holder = ray.remote(Holder).options(
+            name=holder_name, num_cpus=0, max_concurrency=cfg.workers + 4,
+            scheduling_strategy=here).remote(
+            cfg, num_actions, self.total_threads, resume)
+        info = _call(self.holder.start_info.remote())
+        start_step, self._thread_lines = info["step"], info["lines"]
+        if resume:
+            runner.say(f"resuming from {checkpointing.latest_checkpoint(cfg.logdir)} at "
+                        f"T={start_step}")
+        self.agent = runner.build_agent(cfg, num_actions)  # for test games and log values
+        self.agent.set_thread_settings(info["thread_settings"])
+        self.counter = _Progress(self.holder)
+        self._seeds = self.thread_seeds(start_step)
+        self.dispatcher = _NoDispatcher()
+        worker_class = ray.remote(Worker).options(num_cpus=1, max_concurrency=3,
+                                                  max_restarts=-1)
+        t = cfg.threads
+        self._workers = [
+            worker_class.remote(cfg, w, holder_name, num_actions, info["thread_settings"],
+                                self._seeds[w * t:(w + 1) * t],
+                                [self.env_seed(w * t + i, start_step) for i in range(t)])
+            for w in range(cfg.workers)]
+        self._pids = [self._wait_until_up(w) for w in self._workers]
+        self.worker_restarts = 0
+        self.played = 0
+        return start_step
+
+    def _learner_loop(self, index):
+        """Watches worker `index`: tells it to stop on a stop; when its process dies (SIGKILL,
+        out of memory), Ray restarts it and it is run again."""
+        worker = self._workers[index]
+        while True:
+            ref, stopping = worker.run.remote(), False
+            while not ray.wait([ref], timeout=0.2)[0]:
+                if self._stop.is_set() and not stopping:
+                    worker.stop.remote()
+                    stopping = True
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayActorError as e:
+                if self._stop.is_set():
+                    return
+                pid = self._wait_until_up(worker)
+                if pid != self._pids[index]:
+                    with self._lock:
+                        self.worker_restarts += 1
+                    runner.say(f"worker {index} (pid {self._pids[index]}) died "
+                               f"({checkpointing.error_reason(e)[:80]}); Ray restarted it as "
+                               f"pid {pid}, which goes on with the run")
+                    self._pids[index] = pid
+                continue
+            except ray.exceptions.RayTaskError as e:
+                raise _remote_error(e) from None
+            with self._lock:
+                self.played += result["played"]
+            return
+
+    def worker_pids(self):
+        """The process id of each worker (for the fault tests)."""
+        return list(self._pids)
+
+    def _wait_until_up(self, worker, timeout=300):
+        """The pid of `worker` once it answers again (Ray restarts a dead actor's process)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return ray.get(worker.pid.remote(), timeout=10)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                if time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                time.sleep(0.5)
+
+    def _before_test(self):
+        weights, _ = _call(self.holder.weights.remote())
+        self.agent.set_weights(weights)
+
+    def _save_checkpoint(self):
+        return tuple(_call(self.holder.save.remote()))
+
+    def _drain_stats(self, names):
+        for worker in self._workers:
+            try:
+                self.stats.merge(ray.get(worker.take_stats.remote(), timeout=60))
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                pass  # A worker being restarted: its interval's games are lost, not the run.
+        return self.stats.drain(names)
+
+    def emulator_frames(self):
+        return self.counter.get("frames")
+
+    def progress(self):
+        return self.counter.value, np.zeros(2)
+
+    def _close(self, failure):
+        try:
+            totals = self.counter.freeze()
+            self.target_syncs, self.updates = totals["target_syncs"], totals["updates"]
+            self.bytes_in = totals["bytes_in"]
+        finally:
+            try:
+                super()._close(failure)
+            finally:
+                for actor in self._workers + [self.holder]:
+                    ray.kill(actor, no_restart=True)
+                if self._ray_started:
+                    ray.shutdown()
+
+    def run(self):
+        """As `runner.Trainer.run`; the summary adds the steps the workers played, their
+        restarts, and the updates (and gradient bytes) the holder applied."""
+        summary = super().run()
+        summary.update(played=self.played, worker_restarts=self.worker_restarts,
+                       updates=self.updates, gradient_bytes=self.bytes_in)
+        return summary

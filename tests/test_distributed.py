@@ -1,0 +1,143 @@
+"""Worker processes on Ray sharing one model (`--workers`): the split update, learning,
+the exact step counter, resume across worker counts, a killed worker and a killed driver."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from agent_utils import make_agent, random_segment
+from async_deeprl import environment, evaluation, runner
+from async_deeprl.config import ConfigError, TrainConfig
+
+ray = pytest.importorskip("ray")  # the [test] extra installs it; CI always has it
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATCH = "async_deeprl.games:Catch-v0"
+ASYNC = ("one_step_q", "one_step_sarsa", "n_step_q", "a3c")
+
+
+@pytest.mark.parametrize("algorithm", ASYNC)
+def test_gradients_then_apply_equals_one_update(algorithm):
+    """A worker's `gradients` plus the holder's `apply_gradients` move the weights exactly as
+    the single-process `update` of the same segment does, and report the same stats."""
+    one, split = make_agent(algorithm), make_agent(algorithm)
+    split.set_weights(one.get_weights())
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        args = one.update_args(random_segment(rng, 5), rng.integers(0, 256, (84, 84, 4),
+                                                                     dtype=np.uint8))
+        lr = np.float32(1e-3)
+        stats = one.update(*args, lr).numpy()
+        split_stats, grads = split.gradients(*args, lr)
+        split.apply_gradients(grads, lr)
+        np.testing.assert_allclose(split_stats.numpy(), stats, rtol=1e-5)
+    for a, b in zip(one.online.get_weights(), split.online.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_gradients_of_a_non_finite_loss_are_flagged():
+    agent = make_agent("n_step_q")
+    seg = random_segment(np.random.default_rng(1), 5)
+    seg.rewards[0] = float("nan")
+    stats, _ = agent.gradients(*agent.update_args(seg, np.zeros((84, 84, 4), np.uint8)),
+                               np.float32(1e-3))
+    assert np.isnan(stats.numpy()).all()
+
+
+def test_dqn_and_ray_address_without_workers_are_refused():
+    with pytest.raises(ConfigError, match="--workers is for the asynchronous agents"):
+        TrainConfig(algorithm="dqn", workers=2).validate()
+    with pytest.raises(ConfigError, match="--ray_address needs --workers > 0"):
+        TrainConfig(ray_address="auto").validate()
+
+
+def _config(logdir, total, workers, **extra):
+    settings = dict(game=CATCH, logdir=str(logdir), threads=2, workers=workers,
+                    total_frames=total, action_repeat=1, lr=3e-3, eps_steps=10_000,
+                    update_interval=500, log_interval=5_000, test_interval=0, seed=1)
+    return TrainConfig(**{**settings, **extra})
+
+
+def _rows(logdir, name):
+    with open(os.path.join(logdir, f"{name}.csv")) as f:
+        return [int(row["agent_steps"]) for row in csv.DictReader(f)]
+
+
+def _one_row_per_interval(rows, interval, total):
+    """Workers claim steps in blocks, so a row lands within a block after each multiple."""
+    assert rows == sorted(set(rows)) and rows[-1] == total
+    assert [r // interval for r in rows[:-1]] == list(range(1, len(rows)))
+
+
+def test_two_workers_learn_catch_then_resume_in_one_process(tmp_path):
+    """2 workers x 2 threads train one-step Q on Catch to 20,000 steps; the same logdir then
+    resumes in one process (--workers 0) to 30,000, the single-process test's budget. The
+    greedy agent must clear the single-process test's bar against a random policy."""
+    logdir = tmp_path / "catch"
+    first = runner.train(_config(logdir, 20_000, workers=2))
+    assert first["step"] == first["played"] == 20_000  # every granted step played, none twice
+    assert first["target_syncs"] == 20_000 // 500
+    assert first["worker_restarts"] == 0 and first["updates"] >= 20_000 // 5
+    second = runner.train(_config(logdir, 30_000, workers=0))
+    assert second["step"] == 30_000 and second["target_syncs"] == 10_000 // 500
+    _one_row_per_interval(_rows(logdir, "train"), 5_000, 30_000)
+
+    env = environment.make_env(CATCH, action_repeat=1, seed=123)
+    random_mean = evaluation.summarize(evaluation.play_games(
+        env, evaluation.random_policy, 30, np.random.default_rng(0), 1000))["mean"]
+    greedy = evaluation.evaluate_logdir(str(logdir), str(tmp_path / "eval"), 30, 0.0, 1000,
+                                        seed=123, video=False, mode="greedy")
+    print(f"Catch, 2 workers then 1 process: greedy {greedy['mean']:.2f}, random "
+          f"{random_mean:.2f}")
+    assert random_mean < -3
+    assert greedy["mean"] >= 6 and greedy["mean"] >= random_mean + 10
+
+
+def test_a_worker_killed_with_sigkill_is_restarted_and_the_run_finishes(tmp_path):
+    config = _config(tmp_path / "kill", 4_000, workers=2, log_interval=500, algorithm="a3c")
+    trainer = runner.make_trainer(config)
+    pids = trainer.worker_pids()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(trainer.run()))
+    thread.start()
+    deadline = time.time() + 120
+    while trainer.counter.value < 1_000 and thread.is_alive() and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(pids[0], signal.SIGKILL)
+    thread.join(300)
+    assert not thread.is_alive()
+    assert result["worker_restarts"] == 1
+    assert result["step"] == 4_000  # the budget is met exactly, the dead worker's block counted
+    assert result["played"] <= 4_000
+    _one_row_per_interval(_rows(tmp_path / "kill", "train"), 500, 4_000)
+
+
+def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
+    logdir = str(tmp_path / "driver")
+    cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
+           "--action_repeat", "1", "--threads", "1", "--workers", "2", "--log_interval", "500",
+           "--test_interval", "0", "--seed", "0", "--logdir", logdir]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd + ["--total_frames", "10000000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env)
+    lines = []
+    for line in proc.stdout:  # The first log row comes after the first checkpoint.
+        lines.append(line)
+        if " frames=" in line:
+            break
+    proc.kill()
+    proc.wait()
+    assert any("frames=" in line for line in lines), "".join(lines)
+    done = subprocess.run(cmd + ["--total_frames", "1500"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "resuming from" in done.stdout
+    rows = _rows(logdir, "train")
+    assert rows[-1] == 1_500 and rows == sorted(set(rows))  # no step logged twice
