@@ -38,6 +38,11 @@ def run_step(agent, learning_rate, states, updates):  # Both dispatchers' one ca
     return act_batch(agent, states, stats)
 
 
+def local_step(agent, learning_rate_fn):
+    """The call path of one process: `run_step` on `agent` at `learning_rate_fn()`."""
+    return lambda states, updates: run_step(agent, learning_rate_fn(), states, updates)
+
+
 def act_batch(agent, states, stats):
     """One acting call on `states` (padded to `batch_size_for`); pairs each state's outputs
     with its request's `stats`."""

@@ -85,6 +85,7 @@ class Holder:
             total_threads, np.random.default_rng(np.random.SeedSequence(config.seed)), resume)
         self._lock = threading.Lock()
         self._target_version = 0
+        self._played = 0  # steps the workers reported played, this run
         self.target_syncs = 0
         self.updates = 0
         self.bytes_in = 0
@@ -93,12 +94,14 @@ class Holder:
         return dict(step=self._step, frames=self._frames, lines=self._lines,
                     thread_settings=self.agent.thread_settings())
 
-    def claim(self, n, frames):
-        """Grants up to `n` global steps (fewer at the end, 0 when done) and counts `frames`
-        more emulator frames; returns (the step before the first granted, how many)."""
+    def claim(self, n, frames, played):
+        """Grants up to `n` global steps (fewer at the end, 0 when done); counts the caller's
+        `frames` emulator frames and `played` steps since its last report. Returns (the step
+        before the first granted, how many)."""
         cfg = self.config
         with self._lock:
             self._frames += frames
+            self._played += played
             start = self._step
             count = max(0, min(n, cfg.total_frames - start))
             self._step += count
@@ -109,11 +112,13 @@ class Holder:
                 self._target_version += 1
         return start, count
 
-    def release(self, unused, frames):
-        """A stopping worker gives back `unused` granted steps and reports its last frames."""
+    def release(self, unused, frames, played):
+        """A stopping worker gives back `unused` granted steps and reports its last frames and
+        played steps."""
         with self._lock:
             self._step -= unused
             self._frames += frames
+            self._played += played
 
     def apply(self, gradients, known_target_version):
         """Applies each segment's gradients in turn; returns `weights(known_target_version)`."""
@@ -134,7 +139,8 @@ class Holder:
         return weights, self._target_version
 
     def progress(self):
-        return dict(step=self._step, frames=self._frames, target_syncs=self.target_syncs,
+        return dict(step=self._step, frames=self._frames, played=self._played,
+                    target_syncs=self.target_syncs,
                     updates=self.updates, bytes_in=self.bytes_in)
 
     def save(self):
@@ -152,7 +158,7 @@ class _BlockCounter:
         self._holder, self._frames_fn = holder, frames_fn
         self._lock = threading.Lock()
         self._next = self._end = self._value = 0
-        self._reported_frames = 0
+        self._reported_frames = self._reported_played = 0
         self._done = False
         self.played = 0  # steps this worker's threads took
 
@@ -160,10 +166,12 @@ class _BlockCounter:
     def value(self):
         return self._value
 
-    def _frames_delta(self):
+    def _report(self):
+        """(emulator frames, played steps) since the last report to the holder."""
         frames = self._frames_fn()
-        delta, self._reported_frames = frames - self._reported_frames, frames
-        return delta
+        report = frames - self._reported_frames, self.played - self._reported_played
+        self._reported_frames, self._reported_played = frames, self.played
+        return report
 
     def claim(self, limit):
         """The next global step for one of this worker's threads, or None when the run is done
@@ -173,7 +181,7 @@ class _BlockCounter:
             if self._next >= self._end:
                 if self._done:
                     return None
-                start, count = ray.get(self._holder.claim.remote(BLOCK, self._frames_delta()))
+                start, count = ray.get(self._holder.claim.remote(BLOCK, *self._report()))
                 if count == 0:
                     self._done = True
                     return None
@@ -186,7 +194,7 @@ class _BlockCounter:
     def release(self):
         with self._lock:
             unused, self._next = self._end - self._next, self._end
-            ray.get(self._holder.release.remote(unused, self._frames_delta()))
+            ray.get(self._holder.release.remote(unused, *self._report()))
 
 
 class _RemoteStep:
@@ -248,7 +256,7 @@ class Worker:
         return agent
 
     def run(self):
-        """Trains; returns {played: steps its threads took}. A thread's error is raised."""
+        """Trains; returns {played: steps its threads took}; a thread's error is raised."""
         cfg = self.config
         agent = self._build()
         envs = [environment.make_env(cfg.game, seed=seed, **cfg.env_kwargs())
@@ -284,7 +292,7 @@ class Worker:
             env.close()
         if errors:
             raise errors[0]
-        return dict(played=counter.played)
+        return dict(played=counter.played)  # as reported to the holder
 
     def take_stats(self):
         return self.stats.take()
@@ -397,7 +405,6 @@ class DistributedTrainer(runner.Trainer):
             for w in range(cfg.workers)]
         self._pids = [self._wait_until_up(w) for w in self._workers]
         self.worker_restarts = 0
-        self.played = 0
         return start_step
 
     def _learner_loop(self, index):
@@ -411,7 +418,7 @@ class DistributedTrainer(runner.Trainer):
                     worker.stop.remote()
                     stopping = True
             try:
-                result = ray.get(ref)
+                ray.get(ref)
             except ray.exceptions.RayActorError as e:
                 if self._stop.is_set():
                     return
@@ -426,8 +433,6 @@ class DistributedTrainer(runner.Trainer):
                 continue
             except ray.exceptions.RayTaskError as e:
                 raise _remote_error(e) from None
-            with self._lock:
-                self.played += result["played"]
             return
 
     def worker_pids(self):
@@ -470,7 +475,7 @@ class DistributedTrainer(runner.Trainer):
         try:
             totals = self.counter.freeze()
             self.target_syncs, self.updates = totals["target_syncs"], totals["updates"]
-            self.bytes_in = totals["bytes_in"]
+            self.bytes_in, self.played = totals["bytes_in"], totals["played"]
         finally:
             try:
                 super()._close(failure)

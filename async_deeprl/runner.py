@@ -145,8 +145,7 @@ class Trainer:
         self.counter = StepCounter(start_step)
         self.thread_times = [[0.0, 0.0] for _ in range(config.threads)]  # [env, waiting for TF] s
         self.dispatcher = dispatch.make_dispatcher(
-            lambda states, updates: dispatch.run_step(
-                self.agent, self._learning_rate(self.counter.value), states, updates),
+            dispatch.local_step(self.agent, lambda: self._learning_rate(self.counter.value)),
             config.tf_servers)
         self._learner = learner.Learner(
             config, self.counter, self.dispatcher, self.stats, self._stop, self._sync_target_at,

@@ -15,15 +15,15 @@ def test_batch_sizes_are_padded_to_powers_of_two():
 
 def test_make_dispatcher_picks_direct_calls_for_zero_servers():
     agent = make_agent("n_step_q")
-    assert isinstance(dispatch.make_dispatcher(agent, lambda: 1e-4, 0), dispatch.DirectDispatcher)
-    assert isinstance(dispatch.make_dispatcher(agent, lambda: 1e-4, 2), dispatch.BatchingDispatcher)
+    assert isinstance(dispatch.make_dispatcher(dispatch.local_step(agent, lambda: 1e-4), 0), dispatch.DirectDispatcher)
+    assert isinstance(dispatch.make_dispatcher(dispatch.local_step(agent, lambda: 1e-4), 2), dispatch.BatchingDispatcher)
 
 
 @pytest.mark.parametrize("servers", [0, 1, 2])
 def test_dispatchers_answer_every_thread(servers):
     agent = make_agent("one_step_q")
     agent.warm_up([1, 2, 4, 8])
-    dispatcher = dispatch.make_dispatcher(agent, lambda: 1e-4, servers)
+    dispatcher = dispatch.make_dispatcher(dispatch.local_step(agent, lambda: 1e-4), servers)
     dispatcher.start()
     answers = [[] for _ in range(6)]
 
