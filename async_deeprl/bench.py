@@ -10,6 +10,15 @@ goes per agent step (env, waiting for TensorFlow, the rest), the TF server's
 busy share and batch size, and the peak RSS; and writes JSON and a PNG plot.
 All rates are agent steps per second (one action of one thread; `--action_repeat`
 emulator frames each, 4 by default).
+
+    python -m async_deeprl.bench --workers 1,2,4 --threads 2 --seconds 30
+
+measures instead, in one run: for each worker count W, the shared-model run with
+W worker processes x `--threads` threads on Ray (aggregate agent steps/s),
+beside one process with the same W x threads learner threads and env-only at
+that thread count; and once, C/2 independent 2-thread trainer processes at the
+same time (C = cores, no shared weights), their rates summed: the bar the
+shared model is measured against.
 """
 
 import json
@@ -35,12 +44,19 @@ _TF_SERVERS = flags.DEFINE_integer("tf_servers", 2, "TF server threads of the tr
 _ALGORITHM = flags.DEFINE_list(
     "algorithm", ["one_step_q"], "Comma-separated agents to train (one_step_q, one_step_sarsa, "
     "n_step_q, a3c); env-only is measured once per thread count, beside them.")
+_WORKERS = flags.DEFINE_list(
+    "workers", [], "Comma-separated worker-process counts: benchmark --workers runs (see the "
+    "module docstring) with the first --threads value per worker.")
+_ONE_JSON = flags.DEFINE_bool(
+    "one_training_json", False, "Internal: measure one training run (first --threads and "
+    "--algorithm) and print its figures as one JSON line.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 
 def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4,
-                         algorithm="one_step_q"):
-    """Global agent steps/s of the real trainer, and where its threads' time went."""
+                         algorithm="one_step_q", workers=0):
+    """Global agent steps/s of the real trainer, and where its threads' time went (for one
+    process; with `workers` the aggregate rate of the shared-model run only)."""
     from async_deeprl import runner
     from async_deeprl.config import TrainConfig
 
@@ -48,9 +64,12 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
         config = TrainConfig(algorithm=algorithm, game=game, logdir=logdir, threads=threads,
                              total_frames=10**12, log_interval=10**11, test_interval=0, seed=0,
                              tf_servers=tf_servers, action_repeat=action_repeat,
-                             replay_initial=500)  # dqn: updates start within the warm-up
+                             replay_initial=500,  # dqn: updates start within the warm-up
+                             workers=workers)
         stop = threading.Event()
-        trainer = runner.Trainer(config, stop, show_progress=False)
+        trainer = runner.make_trainer(config, stop, show_progress=False)
+        if workers:
+            return _shared_model_rate(trainer, stop, seconds, warmup)
         worker = threading.Thread(target=trainer.run)
         worker.start()
         time.sleep(warmup)
@@ -75,6 +94,90 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
                 other_ms_per_step=per_step(threads * wall - env_s - wait_s),
                 tf_server_busy=(s1[3] - s0[3]) / wall / tf_servers if tf_servers else None,
                 requests_per_call=requests / calls if calls else None)
+
+
+def _shared_model_rate(trainer, stop, seconds, warmup):
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    time.sleep(warmup)
+    s0, t0 = trainer.counter.value, time.time()
+    time.sleep(seconds)
+    s1, t1 = trainer.counter.value, time.time()
+    stop.set()
+    worker.join()
+    return dict(train_steps_per_s=(s1 - s0) / (t1 - t0))
+
+
+def independent_processes_steps_per_s(processes, threads, seconds, warmup, algorithm):
+    """Summed agent steps/s of `processes` trainer processes of `threads` threads, all at once
+    (each its own model), with `--warmup` extra seconds for the later ones to start."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "async_deeprl.bench", "--one_training_json", "--out", "",
+            f"--game={_GAME.value}", f"--threads={threads}", f"--algorithm={algorithm}",
+            f"--seconds={seconds}", f"--warmup={warmup + 5 * processes}",
+            f"--action_repeat={_ACTION_REPEAT.value}", f"--tf_servers={_TF_SERVERS.value}"]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    rates = [json.loads(p.communicate()[0].strip().splitlines()[-1])["train_steps_per_s"]
+             for p in procs]
+    return sum(rates), rates
+
+
+def _workers_bench():
+    """The --workers benchmark (module docstring); returns its result dict."""
+    threads, algorithm = int(_THREADS.value[0]), _ALGORITHM.value[0]
+    cores = os.cpu_count() or 1
+    args = (_SECONDS.value, _WARMUP.value)
+    independent, each = independent_processes_steps_per_s(max(1, cores // 2), 2, *args,
+                                                          algorithm)
+    print(f"{max(1, cores // 2)} independent 2-thread processes: {independent:.0f} agent "
+          f"steps/s in all ({', '.join(f'{r:.0f}' for r in each)})", flush=True)
+    print(f"{'workers':>7} {'threads':>7} {'env-only/s':>10} {'1 process/s':>11} "
+          f"{'shared/s':>8} {'shared/independent':>18}", flush=True)
+    rows = []
+    for workers in (int(w) for w in _WORKERS.value):
+        total = workers * threads
+        env_rate = env_only_steps_per_s(_GAME.value, total, *args,
+                                        action_repeat=_ACTION_REPEAT.value)
+        one = training_steps_per_s(_GAME.value, total, *args, _TF_SERVERS.value,
+                                   _ACTION_REPEAT.value, algorithm)["train_steps_per_s"]
+        shared = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
+                                      _ACTION_REPEAT.value, algorithm,
+                                      workers=workers)["train_steps_per_s"]
+        rows.append(dict(workers=workers, threads_per_worker=threads, env_only_steps_per_s=env_rate,
+                         one_process_steps_per_s=one, shared_model_steps_per_s=shared,
+                         shared_over_independent=shared / independent))
+        print(f"{workers:>7} {threads:>7} {env_rate:>10.0f} {one:>11.0f} {shared:>8.0f} "
+              f"{shared / independent:>18.2f}", flush=True)
+    return dict(algorithm=algorithm, independent_processes=max(1, cores // 2),
+                independent_steps_per_s=independent, independent_each=each, rows=rows)
+
+
+def _plot_workers(result, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = result["rows"]
+    x = [r["workers"] for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(x, [r["shared_model_steps_per_s"] for r in rows], "s-",
+            label=f"shared model, W workers x {rows[0]['threads_per_worker']} threads (Ray)")
+    ax.plot(x, [r["one_process_steps_per_s"] for r in rows], "o-",
+            label="one process, same threads")
+    ax.axhline(result["independent_steps_per_s"], color="gray", ls="--", lw=1,
+               label=f"{result['independent_processes']} independent 2-thread processes, summed")
+    ax.set_xticks(x, [str(w) for w in x])
+    ax.set_xlabel("worker processes")
+    ax.set_ylabel(f"agent steps / s ({result['algorithm']})")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _plot(rows, path, title, action_repeat=4):
@@ -108,6 +211,23 @@ def _plot(rows, path, title, action_repeat=4):
 def main(argv):
     del argv
     tf_logs.import_quietly()
+    if _ONE_JSON.value:
+        print(json.dumps(training_steps_per_s(
+            _GAME.value, int(_THREADS.value[0]), _SECONDS.value, _WARMUP.value, _TF_SERVERS.value,
+            _ACTION_REPEAT.value, _ALGORITHM.value[0])), flush=True)
+        return
+    machine = dict(cpu=cpu_name(), cores=os.cpu_count(), python=platform.python_version())
+    if _WORKERS.value:
+        result = _workers_bench()
+        result.update(game=_GAME.value, seconds=_SECONDS.value, machine=machine,
+                      action_repeat=_ACTION_REPEAT.value, date=time.strftime("%Y-%m-%d"))
+        if _OUT.value:
+            os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
+            with open(_OUT.value + ".json", "w") as f:
+                json.dump(result, f, indent=2)
+            _plot_workers(result, _OUT.value + ".png",
+                          f"{_GAME.value}, {machine['cores']} cores of {machine['cpu']}")
+        return
     rows = []
     header = (f"{'algorithm':>14} {'threads':>7} {'env-only/s':>10} {'train/s':>8} {'ratio':>6} {'env ms':>7} "
               f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")
@@ -128,7 +248,6 @@ def main(argv):
                   f"{row['tf_wait_ms_per_step']:>10.2f} {row['other_ms_per_step']:>8.2f} "
                   f"{busy:>11} {batch:>6}", flush=True)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    machine = dict(cpu=cpu_name(), cores=os.cpu_count(), python=platform.python_version())
     print(f"peak RSS {peak_rss_mb:.0f} MB on {machine['cores']} cores of {machine['cpu']}; "
           "ms columns are a learner thread's time per agent step", flush=True)
     if _OUT.value:

@@ -362,16 +362,16 @@ class Trainer:
                     agent_steps_per_s=steps / elapsed, target_syncs=self.target_syncs)
 
 
-def make_trainer(config, stop_event=None):
+def make_trainer(config, stop_event=None, show_progress=None):
     """The Trainer of `config`: one process, or with `--workers` worker processes on Ray."""
     if not config.workers:
-        return Trainer(config, stop_event)
+        return Trainer(config, stop_event, show_progress)
     try:
         from async_deeprl import distributed  # Ray is imported only for --workers.
     except ImportError as e:
         raise ConfigError(f"--workers {config.workers} needs Ray ({e}); install it with "
                           "pip install -e '.[ray]' or leave --workers at 0") from None
-    return distributed.DistributedTrainer(config, stop_event)
+    return distributed.DistributedTrainer(config, stop_event, show_progress)
 
 
 def train(config, stop_event=None):
