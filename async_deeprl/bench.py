@@ -154,15 +154,32 @@ def _workers_bench():
                 independent_steps_per_s=independent, independent_each=each, rows=rows)
 
 
-def _plot_workers(result, path, title):
+def _axes():
+    """A new (figure, axes) drawn off-screen."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=(6, 4))
+
+
+def _save(fig, ax, path, title):
+    """Zero-based y axis, title and legend; writes `path` and closes the figure."""
+    import matplotlib.pyplot as plt
+
+    ax.set_ylim(bottom=0)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plot_workers(result, path, title):
     rows = result["rows"]
     x = [r["workers"] for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _axes()
     ax.plot(x, [r["shared_model_steps_per_s"] for r in rows], "s-",
             label=f"shared model, W workers x {rows[0]['threads_per_worker']} threads (Ray)")
     ax.plot(x, [r["one_process_steps_per_s"] for r in rows], "o-",
@@ -172,23 +189,13 @@ def _plot_workers(result, path, title):
     ax.set_xticks(x, [str(w) for w in x])
     ax.set_xlabel("worker processes")
     ax.set_ylabel(f"agent steps / s ({result['algorithm']})")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, path, title)
 
 
 def _plot(rows, path, title, action_repeat=4):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     threads = sorted({r["threads"] for r in rows})
     env_rates = {r["threads"]: r["env_only_steps_per_s"] for r in rows}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _axes()
     ax.plot(threads, [env_rates[t] for t in threads], "o-", label="env only (random actions)")
     for algorithm in dict.fromkeys(r["algorithm"] for r in rows):
         mine = [r for r in rows if r["algorithm"] == algorithm]
@@ -200,12 +207,7 @@ def _plot(rows, path, title, action_repeat=4):
     ax.set_xticks(threads, [str(t) for t in threads])
     ax.set_xlabel("threads")
     ax.set_ylabel(f"agent steps / s ({action_repeat} emulator frames each)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save(fig, ax, path, title)
 
 
 def main(argv):
