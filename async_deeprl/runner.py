@@ -7,7 +7,8 @@ environment, claims global steps, syncs the target network every
 `update_interval` steps, and sends each request through the dispatcher. The
 main thread writes log rows and checkpoints; a tester thread plays test games
 with the agent's test policy on its own environment. Nothing here depends on
-which agent runs.
+which agent runs. With `--workers`, `make_trainer` returns the subclass in
+`distributed.py`, whose learner loops run in worker processes on Ray.
 """
 
 import contextlib
