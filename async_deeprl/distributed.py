@@ -427,8 +427,8 @@ class DistributedTrainer(runner.Trainer):
                     with self._lock:
                         self.worker_restarts += 1
                     runner.say(f"worker {index} (pid {self._pids[index]}) died "
-                               f"({checkpointing.error_reason(e)[:80]}); Ray restarted it as "
-                               f"pid {pid}, which goes on with the run")
+                               f"({type(e).__name__}); Ray restarted it as pid {pid}, which "
+                               "goes on with the run")
                     self._pids[index] = pid
                 continue
             except ray.exceptions.RayTaskError as e:
