@@ -1,8 +1,9 @@
-"""The shipped pretrained SpaceInvaders agents play from a fresh clone through run_dqn --eval.
+"""The shipped pretrained agents (three SpaceInvaders, one Pong) play from a fresh clone through
+run_dqn --eval.
 
 Each agent's expectations come from its committed 30-game evaluation (same eval code,
-`--eval_iter 30 --seed 0`, greedy and with `--eval_epsilon 1.0`), the numbers docs/results.md
-quotes: the test fails if the shipped weights and those numbers drift apart.
+`--eval_iter 30 --seed 0`, the agent's own policy and with `--eval_epsilon 1.0`), the numbers
+docs/results.md quotes: the test fails if the shipped weights and those numbers drift apart.
 """
 
 import json
@@ -15,13 +16,15 @@ from absl.testing import flagsaver
 from PIL import Image, ImageSequence
 
 import run_dqn
+from async_deeprl.evaluation import MAX_GIF_FRAMES
 
 FLAGS = flags.FLAGS
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (folder under pretrained/, folder under assets/ holding eval_{pretrained,random}_30.json)
 AGENTS = [("SpaceInvaders-v0", "spaceinvaders"),
           ("SpaceInvaders-v0-blog-code", "spaceinvaders_blog_code"),
-          ("SpaceInvaders-v0-adam-repeat12", "spaceinvaders_adam_repeat12")]
+          ("SpaceInvaders-v0-adam-repeat12", "spaceinvaders_adam_repeat12"),
+          ("PongNoFrameskip-v4-a3c", "pong_a3c")]
 
 
 @pytest.fixture(autouse=True)
@@ -46,12 +49,19 @@ def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets)
     assert random_policy["epsilon"] == 1.0 and measured["epsilon"] == 0.0
     assert measured["min"] > random_policy["mean"]
 
+    run_config = json.load(open(os.path.join(pretrained, "run_config.json")))
+    assert measured["game"] == random_policy["game"] == run_config["game"]
+    # The value-based agents' evals predate the policy field; they always act greedily.
+    policy = measured.get("policy", "greedy")
+
     evaldir = str(tmp_path / "eval")
     with flagsaver.flagsaver(logdir=pretrained, eval=True, eval_iter=2, eval_epsilon=0.0,
-                             evaldir=evaldir, video=True, seed=0):
+                             evaldir=evaldir, video=True, seed=0, eval_policy=policy):
         assert run_dqn.main(["run_dqn"]) == 0
     summary = json.load(open(os.path.join(evaldir, "eval.json")))
-    assert summary["game"] == "SpaceInvaders-v0" and summary["games"] == 2
+    assert summary["game"] == run_config["game"] and summary["games"] == 2
+    assert summary["algorithm"] == run_config.get("algorithm", "one_step_q")
+    assert summary["policy"] == policy
     assert summary["checkpoint"] == os.path.join(pretrained, "checkpoints",
                                                  os.path.basename(measured["checkpoint"]))
     assert not any(r["truncated"] for r in summary["results"])  # Full games, not step-capped.
@@ -60,10 +70,11 @@ def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets)
     # Real-time speed: the GIF lasts as long as game 0's emulator frames at 60 per second
     # (--id_frameskip averages 3 frames per id step). The writer merges identical consecutive
     # frames, so the total is compared, within 5% (--id_frameskip: 12.3 frames per step, not 12).
-    config = json.load(open(os.path.join(pretrained, "run_config.json")))["env"]
+    config = run_config["env"]
     frames_per_step = config["action_repeat"] * (3 if config.get("id_frameskip") else 1)
     gif_ms = sum(frame.info["duration"] for frame in ImageSequence.Iterator(Image.open(gif)))
-    game_ms = (summary["results"][0]["steps"] + 1) * 1000.0 * frames_per_step / 60
+    recorded = min(summary["results"][0]["steps"] + 1, MAX_GIF_FRAMES)  # Pong: cut at 5 min
+    game_ms = recorded * 1000.0 * frames_per_step / 60
     assert abs(gif_ms / game_ms - 1) < 0.05, (gif_ms, game_ms)
     # Both games at least as good as the worst of the 30 measured.
     assert min(r["score"] for r in summary["results"]) >= measured["min"], summary
