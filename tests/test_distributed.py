@@ -101,7 +101,10 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
     assert result["step"] == 30_000  # the budget met exactly; the dead worker's block counted
     assert 30_000 - 32 <= result["played"] <= 30_000  # its last block unreported, at most
     assert result["target_syncs"] == 30_000 // 500
-    assert result["updates"] >= result["played"] // 5
+    # One update per 5 steps a thread plays, less what a run may drop: each thread's last
+    # unfinished segment at the end (4 threads) and, in the killed worker, each thread's
+    # segment whose steps were reported but whose gradients died with it (2 threads).
+    assert result["updates"] >= result["played"] // 5 - 4 - 2
     _one_row_per_interval(_rows(logdir, "train"), 5_000, 30_000)
 
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
