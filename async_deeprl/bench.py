@@ -13,6 +13,14 @@ emulator frames each, 4 by default).
 
     python -m async_deeprl.bench --workers 1,2,4 --threads 2 --seconds 30
 
+    python -m async_deeprl.bench --train_flagfile flags/dqn_pong.flags --threads 1
+
+measures the training side with a run's own settings (its agent, game, action repeat,
+optimizer, ...; the bench sets only the threads, TF servers, run length and, for dqn, a
+500-transition warm-up of the buffer), env-only on the same game.
+
+    python -m async_deeprl.bench --workers 1,2,4 --threads 2 --seconds 30
+
 measures instead, in one run: for each worker count W, the shared-model run with
 W worker processes x `--threads` threads on Ray (aggregate agent steps/s),
 beside one process with the same W x threads learner threads and env-only at
@@ -21,6 +29,7 @@ same time (C = cores, no shared weights), their rates summed: the bar the
 shared model is measured against.
 """
 
+import dataclasses
 import json
 import os
 import platform
@@ -50,22 +59,31 @@ _WORKERS = flags.DEFINE_list(
 _ONE_JSON = flags.DEFINE_bool(
     "one_training_json", False, "Internal: measure one training run (first --threads and "
     "--algorithm) and print its figures as one JSON line.")
+_TRAIN_FLAGFILE = flags.DEFINE_string(
+    "train_flagfile", "", "A trainer flagfile (e.g. flags/dqn_pong.flags) whose settings the "
+    "training runs use, its --algorithm, --game and --action_repeat instead of the bench's; '': "
+    "the defaults (docs/flags.md).")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 
 def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4,
-                         algorithm="one_step_q", workers=0):
+                         algorithm="one_step_q", workers=0, base=None):
     """Global agent steps/s of the real trainer, and where its threads' time went (for one
-    process; with `workers` the aggregate rate of the shared-model run only)."""
+    process; with `workers` the aggregate rate of the shared-model run only). `base`: a
+    TrainConfig whose settings the run keeps, instead of `game`, `action_repeat`, `algorithm`
+    and the defaults."""
     from async_deeprl import runner
     from async_deeprl.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as logdir:
-        config = TrainConfig(algorithm=algorithm, game=game, logdir=logdir, threads=threads,
-                             total_frames=10**12, log_interval=10**11, test_interval=0, seed=0,
-                             tf_servers=tf_servers, action_repeat=action_repeat,
-                             replay_initial=500,  # dqn: updates start within the warm-up
-                             workers=workers)
+        run = dict(logdir=logdir, threads=threads, total_frames=10**12, log_interval=10**11,
+                   test_interval=0, seed=0, tf_servers=tf_servers, workers=workers,
+                   replay_initial=500)  # dqn: updates start within the warm-up
+        if base is None:
+            config = TrainConfig(algorithm=algorithm, game=game, action_repeat=action_repeat,
+                                 **run)
+        else:
+            config = dataclasses.replace(base, **run)
         stop = threading.Event()
         trainer = runner.make_trainer(config, stop, show_progress=False)
         if workers:
@@ -210,6 +228,27 @@ def _plot(rows, path, title, action_repeat=4):
     _save(fig, ax, path, title)
 
 
+def _train_settings():
+    """(base TrainConfig or None, game, action repeat, algorithms) of the thread table: from
+    --train_flagfile when given, else the bench's own flags."""
+    path = _TRAIN_FLAGFILE.value
+    if not path:
+        return None, _GAME.value, _ACTION_REPEAT.value, _ALGORITHM.value
+    from async_deeprl import settings
+    from async_deeprl.config import TrainConfig
+
+    given = [f"--{name}" for name in ("game", "action_repeat", "algorithm")
+             if flags.FLAGS[name].present]
+    if given:
+        raise app.UsageError(f"{', '.join(given)} and --train_flagfile: the flagfile sets them; "
+                             "give one or the other")
+    try:
+        base = settings.from_flagfile(TrainConfig, path)
+    except flags.Error as e:
+        raise app.UsageError(f"--train_flagfile {path}: {e}") from None
+    return base, base.game, base.action_repeat, [base.algorithm]
+
+
 def main(argv):
     del argv
     tf_logs.import_quietly()
@@ -220,6 +259,8 @@ def main(argv):
         return
     machine = dict(cpu=cpu_name(), cores=os.cpu_count(), python=platform.python_version())
     if _WORKERS.value:
+        if _TRAIN_FLAGFILE.value:
+            raise app.UsageError("--train_flagfile is for the thread table; drop it or --workers")
         result = _workers_bench()
         result.update(game=_GAME.value, seconds=_SECONDS.value, machine=machine,
                       action_repeat=_ACTION_REPEAT.value, date=time.strftime("%Y-%m-%d"))
@@ -230,16 +271,18 @@ def main(argv):
             _plot_workers(result, _OUT.value + ".png",
                           f"{_GAME.value}, {machine['cores']} cores of {machine['cpu']}")
         return
+    base, game, action_repeat, algorithms = _train_settings()
     rows = []
     header = (f"{'algorithm':>14} {'threads':>7} {'env-only/s':>10} {'train/s':>8} {'ratio':>6} {'env ms':>7} "
               f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")
     print(header, flush=True)
     for threads in (int(t) for t in _THREADS.value):
-        env_rate = env_only_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
-                                        action_repeat=_ACTION_REPEAT.value)
-        for algorithm in _ALGORITHM.value:
-            train = training_steps_per_s(_GAME.value, threads, _SECONDS.value, _WARMUP.value,
-                                         _TF_SERVERS.value, _ACTION_REPEAT.value, algorithm)
+        env_rate = env_only_steps_per_s(game, threads, _SECONDS.value, _WARMUP.value,
+                                        action_repeat=action_repeat)
+        for algorithm in algorithms:
+            train = training_steps_per_s(game, threads, _SECONDS.value, _WARMUP.value,
+                                         _TF_SERVERS.value, action_repeat, algorithm,
+                                         base=base)
             row = dict(algorithm=algorithm, threads=threads, env_only_steps_per_s=env_rate,
                        **train, ratio=train["train_steps_per_s"] / env_rate)
             rows.append(row)
@@ -254,14 +297,15 @@ def main(argv):
           "ms columns are a learner thread's time per agent step", flush=True)
     if _OUT.value:
         os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-        result = dict(game=_GAME.value, seconds=_SECONDS.value, tf_servers=_TF_SERVERS.value,
-                      action_repeat=_ACTION_REPEAT.value,
+        result = dict(game=game, seconds=_SECONDS.value, tf_servers=_TF_SERVERS.value,
+                      train_flagfile=_TRAIN_FLAGFILE.value or None,
+                      action_repeat=action_repeat,
                       rows=rows, peak_rss_mb=peak_rss_mb, machine=machine,
                       date=time.strftime("%Y-%m-%d"))
         with open(_OUT.value + ".json", "w") as f:
             json.dump(result, f, indent=2)
         _plot(rows, _OUT.value + ".png",
-              f"{_GAME.value}, {machine['cores']} cores of {machine['cpu']}", _ACTION_REPEAT.value)
+              f"{game}, {machine['cores']} cores of {machine['cpu']}", action_repeat)
 
 
 if __name__ == "__main__":

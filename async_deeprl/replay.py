@@ -10,6 +10,15 @@ a reset. s_{t+1} is the state of slot i+1 (used only when terminal_t is 0; a
 game over's next slot is the new game's first state). Sampling is uniform over
 the slots whose transition and next state are stored and whose stack was not
 overwritten.
+
+A draw comes back as one window of memory_len + 1 frames, channels first:
+s_t is its first memory_len frames and s_{t+1} its last memory_len (`split`),
+so a minibatch is one contiguous uint8 array the update splits and transposes
+inside its compiled call. Building two channels-last stacks in NumPy instead
+gives strided arrays that cost ~20 ms more per Pong minibatch of 32 to hand
+to TensorFlow (measured: 43 ms vs 23 ms per update on 2 Xeon cores). When
+terminal_t is 1 the window's s_{t+1} is not a real state; its target does not
+bootstrap from it.
 """
 
 import threading
@@ -82,16 +91,19 @@ class ReplayBuffer:
         n = self.written[stream]
         return 0 if n <= self.ring else n - self.ring + self.memory_len - 1
 
-    def _stacks(self, streams, counts):
-        """Stacked states of stream slots `counts` (write counts, not ring slots): [B, size, size, m]."""
+    def _windows(self, streams, counts):
+        """Frame windows of stream slots `counts` (write counts, not ring slots):
+        [B, memory_len + 1, size, size], the state of each slot then its successor's newest
+        frame. The successor continues the slot's episode unless the slot is a game over."""
         m = self.memory_len
-        back = np.minimum(np.arange(m - 1, -1, -1)[None, :],
-                          self.position[streams, counts % self.ring][:, None])
-        rows = (counts[:, None] - back) % self.ring
-        return np.moveaxis(self.frames[streams[:, None], rows], 1, -1)
+        back = np.minimum(np.arange(m, -1, -1)[None, :],
+                          self.position[streams, counts % self.ring][:, None] + 1)
+        rows = (counts[:, None] + 1 - back) % self.ring
+        return self.frames[streams[:, None], rows]
 
     def sample(self, batch_size, rng):
-        """(states, actions, rewards, next_states, terminals) of `batch_size` uniform draws."""
+        """(windows, actions, rewards, terminals) of `batch_size` uniform draws; `split(windows)`
+        gives the (states, next states) they hold."""
         with self._lock:
             valid = np.array([self._valid_count(s) for s in range(self.streams)])
             if valid.sum() == 0:
@@ -101,6 +113,21 @@ class ReplayBuffer:
             offsets = draws - (np.cumsum(valid) - valid)[streams]
             counts = np.array([self._first_valid(s) for s in range(self.streams)])[streams] + offsets
             slots = counts % self.ring
-            return (self._stacks(streams, counts), self.actions[streams, slots].copy(),
-                    self.rewards[streams, slots].copy(), self._stacks(streams, counts + 1),
-                    self.terminals[streams, slots].copy())
+            return (self._windows(streams, counts), self.actions[streams, slots].copy(),
+                    self.rewards[streams, slots].copy(), self.terminals[streams, slots].copy())
+
+
+def split(windows):
+    """(states, next states), channels last, of frame windows [B, m + 1, H, W] (NumPy; the
+    agent does the same inside its update)."""
+    windows = np.asarray(windows)
+    return np.moveaxis(windows[:, :-1], 1, -1), np.moveaxis(windows[:, 1:], 1, -1)
+
+
+def windows_of(states, next_states):
+    """The frame windows of stacked (state, next state) pairs, channels last [B, H, W, m]:
+    each state's frames then its next state's newest (the inverse of `split` for a next
+    state that continues its state)."""
+    states, next_states = np.asarray(states), np.asarray(next_states)
+    return np.concatenate([np.moveaxis(states, -1, 1), next_states[None, ..., -1].swapaxes(0, 1)],
+                          axis=1)

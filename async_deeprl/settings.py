@@ -131,6 +131,18 @@ def from_flags(settings_class, holders, **overrides):
     return settings_class(**values)
 
 
+def from_flagfile(settings_class, path, **overrides):
+    """An instance of `settings_class` from the flags a flagfile sets (others at their
+    defaults; overrides win). A flag the class does not define, a bad value or a missing
+    file raises absl's flags.Error."""
+    from absl import flags
+
+    flag_values = flags.FlagValues()
+    holders = define_flags(settings_class, "flagfile", flag_values)
+    flag_values(["flagfile", f"--flagfile={path}"])
+    return from_flags(settings_class, holders, **overrides)
+
+
 def _shown_default(field):
     if field.metadata["shown"] is not None:
         return field.metadata["shown"]

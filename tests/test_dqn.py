@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from agent_utils import make_agent, random_segment
-from async_deeprl import losses
+from async_deeprl import losses, replay
 
 
 def test_huber_loss_is_quadratic_within_one_and_linear_beyond():
@@ -37,10 +37,14 @@ def test_minibatch_update_matches_the_loss_and_step_by_hand(double_q):
     seg = random_segment(rng, 3, terminal_last=True)
     next_state = rng.integers(0, 256, (84, 84, 4), dtype=np.uint8)
     args = agent.update_args(seg, next_state)
-    states, actions, rewards, next_states, terminals, weights = args
-    assert states.shape == (4, 84, 84, 4) and list(weights) == [1, 1, 1, 0]
-    np.testing.assert_array_equal(next_states[0], seg.states[1])
-    np.testing.assert_array_equal(next_states[2], next_state)
+    windows, actions, rewards, terminals, weights = args
+    assert windows.shape == (4, 5, 84, 84) and list(weights) == [1, 1, 1, 0]
+    states, next_states = replay.split(windows)
+    np.testing.assert_array_equal(states[:3], seg.states)
+    # s' continues s: s's newest three frames, then the next state's newest.
+    np.testing.assert_array_equal(next_states[0], np.concatenate(
+        [seg.states[0][..., 1:], seg.states[1][..., -1:]], axis=-1))
+    np.testing.assert_array_equal(next_states[2][..., -1], next_state[..., -1])
     # By hand: targets from the target network (double: online picks), Huber mean over 4 rows.
     tq = agent.target(next_states).numpy()
     oq = agent.online(next_states).numpy()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from async_deeprl.preprocessing import FrameStack
-from async_deeprl.replay import ReplayBuffer
+from async_deeprl.replay import ReplayBuffer, split, windows_of
 
 SIZE = 6
 
@@ -38,8 +38,11 @@ def test_states_round_trip_across_episode_boundaries_and_life_losses():
     played = _play(buffer, 0, [2, 7, 1, 5], rng, life_loss_every=3)
     assert len(buffer) == len(played) - 1  # the newest transition's next state is not stored yet
     seen = _index(played)
-    states, actions, rewards, nexts, terminals = buffer.sample(500, np.random.default_rng(1))
-    assert states.shape == (500, SIZE, SIZE, 4) and states.dtype == np.uint8
+    windows, actions, rewards, terminals = buffer.sample(500, np.random.default_rng(1))
+    assert windows.shape == (500, 5, SIZE, SIZE) and windows.dtype == np.uint8
+    assert windows.flags["C_CONTIGUOUS"]  # handed to TensorFlow without a copy
+    states, nexts = split(windows)
+    assert states.shape == (500, SIZE, SIZE, 4)
     drawn = set()
     for s, a, r, n, term in zip(states, actions, rewards, nexts, terminals):
         a0, r0, term0, n0, over = seen[s.tobytes()]  # exactly a state that was played
@@ -59,7 +62,7 @@ def test_wrap_around_keeps_only_states_whose_frames_are_all_stored():
     played = _play(buffer, 0, [8, 9], rng)  # 17 transitions into 10 slots
     assert len(buffer) == 10 - 4
     seen = _index(played)
-    states, _, _, nexts, _ = buffer.sample(300, np.random.default_rng(2))
+    states, _ = split(buffer.sample(300, np.random.default_rng(2))[0])
     keys = {s.tobytes() for s in states}
     assert keys <= set(seen)
     # The newest 7 transitions minus the newest one: the 6 states whose 4 frames are kept.
@@ -73,7 +76,8 @@ def test_streams_stay_apart_and_sampling_covers_all_of_them():
     b = _play(buffer, 1, [6], rng)
     assert len(buffer) == 9 + 5
     seen = {**_index(a), **_index(b)}
-    states, actions, _, nexts, terminals = buffer.sample(400, np.random.default_rng(3))
+    windows, actions, _, terminals = buffer.sample(400, np.random.default_rng(3))
+    states, nexts = split(windows)
     for s, act, n, term in zip(states, actions, nexts, terminals):
         assert seen[s.tobytes()][0] == act
         if not term:
@@ -90,6 +94,20 @@ def test_refuses_a_state_that_does_not_follow_and_an_empty_sample():
     jumbled = np.arange(SIZE * SIZE * 4, dtype=np.uint8).reshape(SIZE, SIZE, 4)
     with pytest.raises(ValueError, match="neither continues"):
         buffer.add(0, jumbled, 0, 0.0, False)
+
+
+def test_windows_of_inverts_split_for_a_continuing_next_state():
+    rng = np.random.default_rng(4)
+    states = rng.integers(0, 256, (3, SIZE, SIZE, 4), dtype=np.uint8)
+    nexts = np.concatenate([states[..., 1:], rng.integers(0, 256, (3, SIZE, SIZE, 1),
+                                                          dtype=np.uint8)], axis=-1)
+    windows = windows_of(states, nexts)
+    assert windows.shape == (3, 5, SIZE, SIZE)
+    np.testing.assert_array_equal(windows[1, 2], states[1, ..., 2])
+    np.testing.assert_array_equal(windows[2, 4], nexts[2, ..., 3])
+    back_states, back_nexts = split(windows)
+    np.testing.assert_array_equal(back_states, states)
+    np.testing.assert_array_equal(back_nexts, nexts)
 
 
 def test_memory_is_one_frame_per_transition():

@@ -6,7 +6,8 @@ every `train_freq` of its own steps, once `replay_initial` transitions are
 stored, a thread applies one minibatch update: `batch_size` uniform draws,
 targets y = r + gamma * max_a Q_target(s', a) (`targets.q_learning_targets`,
 or `double_q_targets`), Huber or squared loss averaged over the minibatch
-(`losses.td_loss`), one compiled TF call. The target network syncs every
+(`losses.td_loss`), one compiled TF call that takes the minibatch as contiguous
+frame windows (`replay.py`) and splits them into s and s' itself. The target network syncs every
 `update_interval` global steps. The buffer is not saved in checkpoints: a
 resumed run refills it before updating again (it says so when it starts).
 """
@@ -34,8 +35,8 @@ class Worker(EpsilonGreedyWorker):
         cfg = self.agent.config
         if self._steps % cfg.train_freq or len(self.agent.replay) < cfg.replay_initial:
             return None
-        batch = self.agent.replay.sample(cfg.batch_size, self._rng)
-        return (*batch, np.ones(cfg.batch_size, np.float32))
+        windows, actions, rewards, terminals = self.agent.replay.sample(cfg.batch_size, self._rng)
+        return windows, actions, rewards, terminals, np.ones(cfg.batch_size, np.float32)
 
 
 class Agent(ValueAgent):
@@ -46,32 +47,35 @@ class Agent(ValueAgent):
         return (self.online(states, training=False),)
 
     def _update_signature(self):
-        states = tf.TensorSpec([None, *self.input_shape], tf.uint8)
+        height, width, memory = self.input_shape
+        windows = tf.TensorSpec([None, memory + 1, height, width], tf.uint8)
         vector = lambda dtype: tf.TensorSpec([None], dtype)
-        return [states, vector(tf.int32), vector(tf.float32), states, vector(tf.float32),
+        return [windows, vector(tf.int32), vector(tf.float32), vector(tf.float32),
                 vector(tf.float32), tf.TensorSpec([], tf.float32)]
 
     def update_args(self, segment, next_state):
-        """A segment's transitions as one minibatch (s' of each is the next one's s, the last's
-        `next_state`), padded with zero-weight rows to `batch_size` rows; an empty segment
-        gives an all-zero-weight minibatch (warm-up compiles the update with it)."""
+        """A segment's transitions as one minibatch of frame windows (`replay.windows_of`: s'
+        of each is the next one's s, the last's `next_state`, continuing s as in a game),
+        padded with zero-weight rows to `batch_size` rows; an empty segment gives an
+        all-zero-weight minibatch (warm-up compiles the update with it)."""
         b, n = self.config.batch_size, len(segment)
         if n > b:
             raise ValueError(f"a segment of {n} transitions does not fit a minibatch of {b}")
-        states = np.zeros((b, *self.input_shape), np.uint8)
-        next_states = np.zeros_like(states)
+        height, width, memory = self.input_shape
+        windows = np.zeros((b, memory + 1, height, width), np.uint8)
         if n:
-            states[:n] = segment.states
-            next_states[:n - 1] = segment.states[1:]
-            next_states[n - 1] = next_state
+            windows[:n] = replay.windows_of(segment.states, [*segment.states[1:], next_state])
         pad = lambda values, dtype: np.concatenate([np.asarray(values, dtype),
                                                    np.zeros(b - n, dtype)])
-        return (states, pad(segment.actions, np.int32), pad(segment.rewards, np.float32),
-                next_states, pad(segment.terminals, np.float32), pad(np.ones(n), np.float32))
+        return (windows, pad(segment.actions, np.int32), pad(segment.rewards, np.float32),
+                pad(segment.terminals, np.float32), pad(np.ones(n), np.float32))
 
-    def _update(self, states, actions, rewards, next_states, terminals, weights, learning_rate):
-        """One minibatch update; `weights` 0 leaves a draw out (warm-up only)."""
+    def _update(self, windows, actions, rewards, terminals, weights, learning_rate):
+        """One minibatch update of frame windows (s, s' split here, inside the compiled call);
+        `weights` 0 leaves a draw out (warm-up only)."""
         cfg = self.config
+        states = tf.transpose(windows[:, :-1], [0, 2, 3, 1])
+        next_states = tf.transpose(windows[:, 1:], [0, 2, 3, 1])
         next_target = self.target(next_states, training=False)
         if cfg.double_q:
             y = targets.double_q_targets(rewards, next_target,
