@@ -9,7 +9,8 @@ import dataclasses
 import os
 from typing import Optional
 
-from async_deeprl import agents, environment, network, settings
+from async_deeprl import agents, environment, settings
+from async_deeprl.network import OPTIMIZERS, TORSOS
 from async_deeprl.settings import setting
 
 DEFAULT_LR = {"rmsprop": 7e-4, "adam": 1e-4}
@@ -33,6 +34,11 @@ class TrainConfig:
         "asynchronous value-based methods), a3c (advantage actor-critic) or dqn (one learner "
         "with a replay buffer, the seeds' Pong DQN); a logdir trained with another is refused.",
         choices=agents.NAMES)
+    network: str = setting(
+        "small", "Torso of the agent's network: 'small' (Conv 16 8x8/4, Conv 32 4x4/2, Dense "
+        "256: the async paper's, ~3x cheaper per step) or 'nature' (Conv 32 8x8/4, Conv 64 "
+        "4x4/2, Conv 64 3x3/1, Dense 512: Nature DQN's, the DQN seeds'); a logdir trained with "
+        "another is refused.", choices=tuple(TORSOS))
     game: str = setting(
         "SpaceInvaders-v0", "Gymnasium id: SpaceInvaders-v0, PongNoFrameskip-v4, ALE/Breakout-v5, "
         "or module:EnvName-v0 for any env with RGB pixel observations.", alias="env")
@@ -72,7 +78,7 @@ class TrainConfig:
     optimizer: str = setting(
         "rmsprop", "'rmsprop': the paper's shared RMSProp (decay 0.99, epsilon 0.1), lr annealed "
         "linearly to 0 at --total_frames; 'adam': the blog's final code, constant --lr.",
-        choices=network.OPTIMIZERS)
+        choices=OPTIMIZERS)
     lr: Optional[float] = setting(
         None, "Initial learning rate of each update; unset: 7e-4 for rmsprop (annealed to 0), "
         "1e-4 for adam (constant, the blog's).", above=0.0, shown="7e-4 (rmsprop), 1e-4 (adam)")

@@ -196,7 +196,8 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
                         "at another run") from None
     env = environment.make_env(description["game"], seed=seed, record_rgb=video,
                                **description["env"])
-    model = agent_class.build_eval_model(env.num_actions, tuple(description["input_shape"]))
+    model = agent_class.build_eval_model(env.num_actions, tuple(description["input_shape"]),
+                                         description.get("network", "small"))
     try:
         # Training checkpoints also hold the target network and optimizer; only the
         # online weights are needed, and every one of them must be in the file.

@@ -42,7 +42,8 @@ def export_weights(logdir, outdir, checkpoint=None):
     except agents.UnknownAgentError as e:
         raise ExportError(f"{logdir}/run_config.json: {e}") from None
     model = agent_class.build_eval_model(description["num_actions"],
-                                         tuple(description["input_shape"]))
+                                         tuple(description["input_shape"]),
+                                         description.get("network", "small"))
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
     frames = tf.Variable(0, dtype=tf.int64, trainable=False)
     source = tf.train.Checkpoint(online=model, step=step, frames=frames)

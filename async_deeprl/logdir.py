@@ -15,10 +15,12 @@ def _say(message):
 
 
 def run_description(config, env):
-    """What run_config.json records: algorithm, game, actions, network input, env and settings."""
-    return dict(algorithm=config.algorithm, game=config.game, num_actions=env.num_actions,
-                action_names=env.action_names, input_shape=[84, 84, config.memory_len],
-                env=config.env_kwargs(), config=dataclasses.asdict(config))
+    """What run_config.json records: algorithm, network (torso and input), game, actions, env
+    and settings (a run_config.json without `network` is of the 'small' network)."""
+    return dict(algorithm=config.algorithm, network=config.network, game=config.game,
+                num_actions=env.num_actions, action_names=env.action_names,
+                input_shape=[84, 84, config.memory_len], env=config.env_kwargs(),
+                config=dataclasses.asdict(config))
 
 
 def prepare_logdir(config, env):
@@ -60,6 +62,11 @@ def prepare_logdir(config, env):
             raise ConfigError(
                 f"--logdir {logdir!r} holds a {trained} run; resume it with --algorithm {trained} "
                 "or choose another --logdir")
+        trained = previous.get("network", "small")
+        if trained != config.network:
+            raise ConfigError(
+                f"--logdir {logdir!r} holds a run of the {trained!r} network; resume it with "
+                f"--network {trained} or choose another --logdir")
         # JSON round trip so that tuples and lists, ints and floats compare alike.
         wanted = json.loads(json.dumps(config.env_kwargs()))
         changed = sorted(k for k in set(wanted) | set(previous.get("env", {}))

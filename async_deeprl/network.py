@@ -5,35 +5,47 @@ definitions, --help) does not load TensorFlow.
 """
 
 OPTIMIZERS = ("rmsprop", "adam")
+# (filters, kernel, stride) of each convolution, then the hidden dense layer's units.
+TORSOS = {
+    "small": ([(16, 8, 4), (32, 4, 2)], 256),  # the async paper's (and Mnih et al. 2013)
+    "nature": ([(32, 8, 4), (64, 4, 2), (64, 3, 1)], 512),  # Nature DQN's; the DQN seeds'
+}
 
 
-def _torso(num_actions, input_shape):
-    """Conv 16 8x8/4 -> Conv 32 4x4/2 -> Dense 256 (ReLU): the paper's Atari network.
+def _torso(input_shape, torso="small"):
+    """The convolutions and hidden layer of `TORSOS[torso]`, all ReLU: 'small' is Conv 16
+    8x8/4 -> Conv 32 4x4/2 -> Dense 256 (the async paper's Atari network), 'nature' is
+    Conv 32 8x8/4 -> Conv 64 4x4/2 -> Conv 64 3x3/1 -> Dense 512 (Mnih et al. 2015).
 
     The input is the uint8 frame stack; scaling to [0, 1] happens inside the model,
     so callers never build float copies of observations.
     """
     import keras
 
+    if torso not in TORSOS:
+        raise ValueError(f"network {torso!r} is not one of {', '.join(TORSOS)}")
+    convolutions, hidden = TORSOS[torso]
     inputs = keras.Input(shape=input_shape, dtype="uint8", name="frames")
     x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
-    x = keras.layers.Conv2D(16, 8, strides=4, activation="relu", name="conv1")(x)
-    x = keras.layers.Conv2D(32, 4, strides=2, activation="relu", name="conv2")(x)
+    for i, (filters, kernel, stride) in enumerate(convolutions):
+        x = keras.layers.Conv2D(filters, kernel, strides=stride, activation="relu",
+                                name=f"conv{i + 1}")(x)
     x = keras.layers.Flatten()(x)
-    return inputs, keras.layers.Dense(256, activation="relu", name="fc")(x)
+    return inputs, keras.layers.Dense(hidden, activation="relu", name="fc")(x)
 
 
-def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network"):
+def build_q_network(num_actions, input_shape=(84, 84, 4), name="q_network", torso="small"):
     """The torso, then a linear Q-value per action. Online and target networks are
     two calls of this function."""
     import keras
 
-    inputs, x = _torso(num_actions, input_shape)
+    inputs, x = _torso(input_shape, torso)
     q_values = keras.layers.Dense(num_actions, name="q_values")(x)
     return keras.Model(inputs, q_values, name=name)
 
 
-def build_actor_critic_network(num_actions, input_shape=(84, 84, 4), name="actor_critic"):
+def build_actor_critic_network(num_actions, input_shape=(84, 84, 4), name="actor_critic",
+                               torso="small"):
     """The torso, then two linear heads: policy logits (softmax over actions) and a
     scalar state value V(s), shape [B, 1] (the paper's A3C FF). Keras' default
     initialisers, as the Q-network (a policy head scaled down to start near
@@ -41,7 +53,7 @@ def build_actor_critic_network(num_actions, input_shape=(84, 84, 4), name="actor
     """
     import keras
 
-    inputs, x = _torso(num_actions, input_shape)
+    inputs, x = _torso(input_shape, torso)
     logits = keras.layers.Dense(num_actions, name="policy_logits")(x)
     value = keras.layers.Dense(1, name="value")(x)
     return keras.Model(inputs, [logits, value], name=name)

@@ -97,6 +97,10 @@ CASES = {
     "another algorithm's logdir": (dict(game=CATCH, action_repeat=1, total_frames=900,
                                         algorithm="n_step_q"), "copy",
                                    "holds a one_step_q run; resume it with --algorithm one_step_q"),
+    "another network's logdir": (dict(game=CATCH, action_repeat=1, total_frames=900,
+                                      network="nature"), "copy",
+                                 "holds a run of the 'small' network; resume it with --network "
+                                 "small"),
     "eval empty dir": (dict(eval=True), "empty", "holds no training run"),
     "eval corrupt checkpoint": (dict(eval=True), _corrupt, "or is damaged"),
     "eval other action count": (dict(eval=True), _other_game, "does not fit a 6-action network"),

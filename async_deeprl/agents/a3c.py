@@ -58,7 +58,7 @@ class Agent(base.Agent):
     def _build(self):
         cfg = self.config
         self.online = network.build_actor_critic_network(self.num_actions, self.input_shape,
-                                                         name="online")
+                                                         name="online", torso=cfg.network)
         self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm)
         self.optimizer.build(self.online.trainable_variables)
         batch = tf.TensorSpec([None, *self.input_shape], tf.uint8)
@@ -118,8 +118,8 @@ class Agent(base.Agent):
         return evaluation.stochastic_policy(self.probs, epsilon, self.config.eval_policy)
 
     @staticmethod
-    def build_eval_model(num_actions, input_shape):
-        return network.build_actor_critic_network(num_actions, input_shape)
+    def build_eval_model(num_actions, input_shape, torso="small"):
+        return network.build_actor_critic_network(num_actions, input_shape, torso=torso)
 
     @staticmethod
     def eval_policy(model, epsilon, mode="sample"):

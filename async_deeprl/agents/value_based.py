@@ -52,8 +52,10 @@ class ValueAgent(base.Agent):
 
     def _build(self):
         cfg = self.config
-        self.online = network.build_q_network(self.num_actions, self.input_shape, name="online")
-        self.target = network.build_q_network(self.num_actions, self.input_shape, name="target")
+        self.online = network.build_q_network(self.num_actions, self.input_shape, name="online",
+                                              torso=cfg.network)
+        self.target = network.build_q_network(self.num_actions, self.input_shape, name="target",
+                                              torso=cfg.network)
         self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm)
         self.optimizer.build(self.online.trainable_variables)
         self.eps_mins = tf.Variable(tf.zeros([0], tf.float64), shape=tf.TensorShape([None]),
@@ -133,9 +135,9 @@ class ValueAgent(base.Agent):
         return evaluation.epsilon_greedy(self.q_values, epsilon)
 
     @staticmethod
-    def build_eval_model(num_actions, input_shape):
+    def build_eval_model(num_actions, input_shape, torso="small"):
         """The network `--eval` and export restore from a checkpoint's `online` entry."""
-        return network.build_q_network(num_actions, input_shape)
+        return network.build_q_network(num_actions, input_shape, torso=torso)
 
     @staticmethod
     def eval_policy(model, epsilon, mode="greedy"):

@@ -1,0 +1,48 @@
+"""The two torsos (`--network`): their layers and sizes, for both heads, and a 'nature' run
+that --eval plays from its logdir."""
+
+import numpy as np
+import pytest
+
+from async_deeprl import evaluation, network, runner
+from async_deeprl.config import TrainConfig
+
+CATCH = "async_deeprl.games:Catch-v0"
+
+
+def _params(convolutions, hidden, heads, in_channels=4, flat=None):
+    """Weights plus biases of convolutions [(filters, kernel, stride)], the hidden layer and
+    `heads` output units, counted by hand."""
+    total, channels = 0, in_channels
+    for filters, kernel, _ in convolutions:
+        total += kernel * kernel * channels * filters + filters
+        channels = filters
+    return total + flat * hidden + hidden + hidden * heads + heads
+
+
+@pytest.mark.parametrize("torso, flat", [("small", 9 * 9 * 32), ("nature", 7 * 7 * 64)])
+def test_each_torso_has_the_published_layers(torso, flat):
+    q = network.build_q_network(6, torso=torso)
+    ac = network.build_actor_critic_network(6, torso=torso)
+    convolutions, hidden = network.TORSOS[torso]
+    assert q.count_params() == _params(convolutions, hidden, 6, flat=flat)
+    assert ac.count_params() == _params(convolutions, hidden, 6 + 1, flat=flat)
+    # small: 4,112 + 8,224 + 663,808 + 1,542; nature: 8,224 + 32,832 + 36,928 + 1,606,144 + 3,078
+    assert q.count_params() == {"small": 677_686, "nature": 1_687_206}[torso]
+    out = q(np.zeros((2, 84, 84, 4), np.uint8))
+    assert out.shape == (2, 6)
+
+
+def test_unknown_torso_is_refused():
+    with pytest.raises(ValueError, match="not one of small, nature"):
+        network.build_q_network(6, torso="resnet")
+
+
+def test_a_nature_run_records_its_network_and_eval_rebuilds_it(tmp_path):
+    logdir = str(tmp_path / "run")
+    runner.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=200,
+                             action_repeat=1, log_interval=100, test_interval=0, seed=0,
+                             network="nature"))
+    result = evaluation.evaluate_logdir(logdir, str(tmp_path / "eval"), 2, 0.0, 100, seed=1,
+                                        video=False, mode="greedy")
+    assert result["games"] == 2
