@@ -36,7 +36,7 @@ class TrainConfig:
         choices=agents.NAMES)
     network: str = setting(
         "small", "Torso of the agent's network: 'small' (Conv 16 8x8/4, Conv 32 4x4/2, Dense "
-        "256: the async paper's, ~3x cheaper per step) or 'nature' (Conv 32 8x8/4, Conv 64 "
+        "256: the async paper's, ~3x fewer multiply-adds) or 'nature' (Conv 32 8x8/4, Conv 64 "
         "4x4/2, Conv 64 3x3/1, Dense 512: Nature DQN's, the DQN seeds'); a logdir trained with "
         "another is refused.", choices=tuple(TORSOS))
     game: str = setting(
