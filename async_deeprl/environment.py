@@ -39,6 +39,7 @@ class StepResult(NamedTuple):
     reward: float  # True game reward summed over the repeated frames (unclipped).
     life_lost: bool  # A life was lost during this step and the game goes on.
     game_over: bool  # The game ended (or hit its frame limit); call reset().
+    truncated: bool = False  # game_over came from the frame limit, not from the game's end.
 
 
 def resolve_game(game_id):
@@ -150,13 +151,13 @@ class PixelEnv:
         self._lives = lives
         return self._stack.reset(self._process(frame))
 
-    def _finish_step(self, frame, reward, lives, game_over):
+    def _finish_step(self, frame, reward, lives, game_over, truncated=False):
         self.episode_score += reward
         self.episode_steps += 1
         life_lost = (not game_over) and lives < self._lives
         self._lives = lives
         return StepResult(self._stack.push(self._process(frame)), float(reward),
-                          bool(life_lost), bool(game_over))
+                          bool(life_lost), bool(game_over), bool(game_over and truncated))
 
     def set_seed(self, seed):
         """Seeds the next reset (emulator and no-op draws) with `seed`."""
@@ -211,7 +212,8 @@ class AleVectorEnv(PixelEnv):
         obs, reward, terminated, truncated, info = self._env.step(self._action)
         self.frame_number = int(info["frame_number"][0])
         game_over = bool(terminated[0] or truncated[0])
-        return self._finish_step(self._frame(obs), float(reward[0]), int(info["lives"][0]), game_over)
+        return self._finish_step(self._frame(obs), float(reward[0]), int(info["lives"][0]),
+                                 game_over, bool(truncated[0] and not terminated[0]))
 
     def rgb_frame(self):
         return self._last_rgb
@@ -278,7 +280,7 @@ class GymPixelEnv(PixelEnv):
     def step(self, action):
         """Plays agent action index `action` for the repeat; see `make_env`."""
         raw_action = self._action_ids[action]
-        total, previous, game_over = 0.0, None, False
+        total, previous, game_over, cut = 0.0, None, False, False
         for _ in range(self._repeat):
             previous = self._last_rgb
             obs, reward, terminated, truncated, info = self._env.step(raw_action)
@@ -286,10 +288,10 @@ class GymPixelEnv(PixelEnv):
             self._last_rgb = obs
             total += float(reward)
             if terminated or truncated:
-                game_over = True
+                game_over, cut = True, bool(truncated and not terminated)
                 break
         frame = obs if previous is None or self._repeat == 1 else np.maximum(previous, obs)
-        return self._finish_step(frame, total, int(info.get("lives", 0)), game_over)
+        return self._finish_step(frame, total, int(info.get("lives", 0)), game_over, cut)
 
     def rgb_frame(self):
         return self._last_rgb

@@ -66,7 +66,8 @@ def play_games(env, policy, num_games, rng, max_steps, on_frame=None, stop=None)
       stop: optional threading.Event; once set, the current game is cut and
         each remaining game plays one step (the caller discards the results).
     Returns:
-      A list of dicts with the true `score`, `steps` (agent steps) and `truncated`.
+      A list of dicts with the true `score`, `steps` (agent steps) and `truncated` (cut at
+      `max_steps`, by `stop`, or by the game's own frame limit, e.g. ALE's 108,000).
     """
     results = []
     for game in range(num_games):
@@ -81,6 +82,7 @@ def play_games(env, policy, num_games, rng, max_steps, on_frame=None, stop=None)
             if on_frame:
                 on_frame(game, env)
             if result.game_over:
+                truncated = result.truncated  # the emulator's frame limit cut it
                 break
             if steps >= max_steps or (stop is not None and stop.is_set()):
                 truncated = True

@@ -61,3 +61,25 @@ def test_mp4_round_trip_pads_odd_sides_and_keeps_rate_and_frames(tmp_path):
     assert len(back) == 6
     # Flat grey frames survive the lossy codec within a few levels.
     assert [round(float(f[:85, :161].mean()) / 40) for f in back] == list(range(6))
+
+
+def test_games_cut_by_the_emulators_frame_limit_are_marked_truncated():
+    """ALE's own frame limit (108,000 frames; here 400 for a registered copy of Breakout) ends a
+    game as a game over; eval.json must still say the game was cut, not finished."""
+    import gymnasium as gym
+
+    if "TestShortBreakout-v5" not in gym.registry:
+        spec = gym.spec("ALE/Breakout-v5")
+        gym.register(id="TestShortBreakout-v5", entry_point=spec.entry_point,
+                     kwargs={**spec.kwargs, "max_num_frames_per_episode": 400})
+    env = make_env("TestShortBreakout-v5", action_set="minimal", sticky_prob=0.0, noop_max=0,
+                   seed=0)
+    always_noop = lambda states: np.array([[1.0, 0.0, 0.0, 0.0]])  # never serves: no game end
+    policy = evaluation.epsilon_greedy(always_noop, 0.0)
+    results = evaluation.play_games(env, policy, 2, np.random.default_rng(0), max_steps=10_000)
+    assert [r["steps"] for r in results] == [100, 100]  # 400 frames at 4 per agent step
+    assert all(r["truncated"] for r in results)
+    finished = make_env("ALE/Breakout-v5", action_set="minimal", sticky_prob=0.0, seed=0)
+    random = evaluation.play_games(finished, evaluation.random_policy, 1,
+                                   np.random.default_rng(0), max_steps=10_000)
+    assert random[0]["steps"] < 10_000 and not random[0]["truncated"]  # lost its 5 lives
