@@ -83,3 +83,23 @@ def test_games_cut_by_the_emulators_frame_limit_are_marked_truncated():
     random = evaluation.play_games(finished, evaluation.random_policy, 1,
                                    np.random.default_rng(0), max_steps=10_000)
     assert random[0]["steps"] < 10_000 and not random[0]["truncated"]  # lost its 5 lives
+
+
+def test_games_cut_by_a_gymnasium_time_limit_are_marked_truncated():
+    """The Python env path: a TimeLimit (here 3 steps on Catch, whose games last longer) ends
+    the game as a game over, marked truncated; Catch's own end is not."""
+    import gymnasium as gym
+
+    import async_deeprl.games  # noqa: F401  registers Catch-v0
+
+    if "TestShortCatch-v0" not in gym.registry:
+        gym.register(id="TestShortCatch-v0", entry_point=gym.spec("Catch-v0").entry_point,
+                     max_episode_steps=3)
+    short = make_env("TestShortCatch-v0", action_repeat=1, seed=0)
+    results = evaluation.play_games(short, evaluation.random_policy, 2,
+                                    np.random.default_rng(0), max_steps=100)
+    assert [r["steps"] for r in results] == [3, 3] and all(r["truncated"] for r in results)
+    full = make_env("async_deeprl.games:Catch-v0", action_repeat=1, seed=0)
+    results = evaluation.play_games(full, evaluation.random_policy, 2, np.random.default_rng(0),
+                                    max_steps=100)
+    assert all(3 < r["steps"] < 100 and not r["truncated"] for r in results)
