@@ -11,13 +11,11 @@ busy share and batch size, and the peak RSS; and writes JSON and a PNG plot.
 All rates are agent steps per second (one action of one thread; `--action_repeat`
 emulator frames each, 4 by default).
 
-    python -m async_deeprl.bench --workers 1,2,4 --threads 2 --seconds 30
-
     python -m async_deeprl.bench --train_flagfile flags/dqn_pong.flags --threads 1
 
 measures the training side with a run's own settings (its agent, game, action repeat,
 optimizer, ...; the bench sets only the threads, TF servers, run length and, for dqn, a
-500-transition warm-up of the buffer), env-only on the same game.
+500-transition warm-up of the buffer), env-only on the same game and preprocessing.
 
     python -m async_deeprl.bench --workers 1,2,4 --threads 2 --seconds 30
 
@@ -61,8 +59,8 @@ _ONE_JSON = flags.DEFINE_bool(
     "--algorithm) and print its figures as one JSON line.")
 _TRAIN_FLAGFILE = flags.DEFINE_string(
     "train_flagfile", "", "A trainer flagfile (e.g. flags/dqn_pong.flags) whose settings the "
-    "training runs use, its --algorithm, --game and --action_repeat instead of the bench's; '': "
-    "the defaults (docs/flags.md).")
+    "training runs use (and env-only its game and preprocessing), its --algorithm, --game and "
+    "--action_repeat instead of the bench's; '': the bench's own flags and the defaults.")
 _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .png results ('' for none); the shipped ones were written with --out assets/bench.")
 
 
@@ -277,8 +275,9 @@ def main(argv):
               f"{'TF wait ms':>10} {'other ms':>8} {'server busy':>11} {'batch':>6}")
     print(header, flush=True)
     for threads in (int(t) for t in _THREADS.value):
+        env_kwargs = base.env_kwargs() if base is not None else dict(action_repeat=action_repeat)
         env_rate = env_only_steps_per_s(game, threads, _SECONDS.value, _WARMUP.value,
-                                        action_repeat=action_repeat)
+                                        **env_kwargs)
         for algorithm in algorithms:
             train = training_steps_per_s(game, threads, _SECONDS.value, _WARMUP.value,
                                          _TF_SERVERS.value, action_repeat, algorithm,

@@ -198,8 +198,12 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
                         "at another run") from None
     env = environment.make_env(description["game"], seed=seed, record_rgb=video,
                                **description["env"])
-    model = agent_class.build_eval_model(env.num_actions, tuple(description["input_shape"]),
-                                         description.get("network", "small"))
+    try:
+        model = agent_class.build_eval_model(env.num_actions, tuple(description["input_shape"]),
+                                             description.get("network", "small"))
+    except ValueError as e:  # an unknown network name
+        raise EvalError(f"{logdir}/run_config.json: {e}; update async_deeprl or point --logdir "
+                        "at another run") from None
     try:
         # Training checkpoints also hold the target network and optimizer; only the
         # online weights are needed, and every one of them must be in the file.
@@ -225,7 +229,7 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     results = play_games(env, policy, games, rng, max_steps, on_frame=record)
     env.close()
     for i, r in enumerate(results):
-        cut = " (cut at the step limit)" if r["truncated"] else ""
+        cut = " (cut at the step limit or the game's frame limit)" if r["truncated"] else ""
         print(f"game {i}: score {r['score']:g}, {r['steps']} agent steps{cut}", flush=True)
     summary = dict(summarize(results), game=description["game"],
                    algorithm=agent_class.name, policy=mode,

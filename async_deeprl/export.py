@@ -41,9 +41,12 @@ def export_weights(logdir, outdir, checkpoint=None):
         agent_class = agents.get(description.get("algorithm"))
     except agents.UnknownAgentError as e:
         raise ExportError(f"{logdir}/run_config.json: {e}") from None
-    model = agent_class.build_eval_model(description["num_actions"],
-                                         tuple(description["input_shape"]),
-                                         description.get("network", "small"))
+    try:
+        model = agent_class.build_eval_model(description["num_actions"],
+                                             tuple(description["input_shape"]),
+                                             description.get("network", "small"))
+    except ValueError as e:  # an unknown network name
+        raise ExportError(f"{logdir}/run_config.json: {e}") from None
     step = tf.Variable(0, dtype=tf.int64, trainable=False)
     frames = tf.Variable(0, dtype=tf.int64, trainable=False)
     source = tf.train.Checkpoint(online=model, step=step, frames=frames)

@@ -73,6 +73,13 @@ def _other_game(logdir):
     json.dump(config, open(path, "w"))
 
 
+def _unknown_network(logdir):
+    path = os.path.join(logdir, "run_config.json")
+    config = json.load(open(path))
+    config["network"] = "resnet"  # e.g. written by a newer async_deeprl
+    json.dump(config, open(path, "w"))
+
+
 def _damage_run_config(logdir):
     with open(os.path.join(logdir, "run_config.json"), "w") as f:
         f.write('{"game": "async_deeprl.games:Catch-v0", ')  # Cut short mid-write.
@@ -101,6 +108,8 @@ CASES = {
                                       network="nature"), "copy",
                                  "holds a run of the 'small' network; resume it with --network "
                                  "small"),
+    "eval unknown network": (dict(eval=True), _unknown_network,
+                             "network 'resnet' is not one of small, nature; update async_deeprl"),
     "eval empty dir": (dict(eval=True), "empty", "holds no training run"),
     "eval corrupt checkpoint": (dict(eval=True), _corrupt, "or is damaged"),
     "eval other action count": (dict(eval=True), _other_game, "does not fit a 6-action network"),
