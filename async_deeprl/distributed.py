@@ -235,14 +235,22 @@ class Worker:
     """One worker process: `--threads` learner threads, their environments and a copy of
     the weights; `run()` trains until the holder grants no more steps or `stop()`."""
 
-    def __init__(self, config, index, holder_name, num_actions, thread_settings, seeds,
-                 env_seeds):
+    def __init__(self, config, index, holder_name, num_actions, thread_settings, total_threads,
+                 start_step):
         # By name: a handle among the arguments would stop Ray from restarting the actor.
         holder = ray.get_actor(holder_name)
         _set_tf_threads(_tf_threads(config))
         self.config, self.index, self._holder = config, index, holder
         self._num_actions, self._thread_settings = num_actions, thread_settings
-        self._seeds, self._env_seeds = seeds, env_seeds
+        if ray.get_runtime_context().was_current_actor_reconstructed:
+            # Restarted by Ray after its process died: seeded from the step it goes on at, so
+            # its threads and environments do not replay the streams of the run's start.
+            start_step = ray.get(holder.progress.remote())["step"]
+        self.start_step = start_step
+        first, n = index * config.threads, config.threads
+        self._seeds = runner.thread_seeds(config.seed, total_threads, start_step)[first:first + n]
+        self._env_seeds = [runner.env_seed(config.seed, first + i, total_threads, start_step)
+                           for i in range(n)]
         self._stop = threading.Event()
         self.stats = metrics.IntervalStats()
 
@@ -299,6 +307,10 @@ class Worker:
 
     def pid(self):
         return os.getpid()
+
+    def seeded_at(self):
+        """The global step its seeds derive from: the run's start, or where Ray restarted it."""
+        return self.start_step
 
     def stop(self):
         self._stop.set()
@@ -397,14 +409,13 @@ class DistributedTrainer(runner.Trainer):
         self.dispatcher = _NoDispatcher()
         worker_class = ray.remote(Worker).options(num_cpus=1, max_concurrency=3,
                                                   max_restarts=-1)
-        t = cfg.threads
         self._workers = [
             worker_class.remote(cfg, w, holder_name, num_actions, info["thread_settings"],
-                                self._seeds[w * t:(w + 1) * t],
-                                [self.env_seed(w * t + i, start_step) for i in range(t)])
+                                self.total_threads, start_step)
             for w in range(cfg.workers)]
         self._pids = [self._wait_until_up(w) for w in self._workers]
         self.worker_restarts = 0
+        self.restart_steps = []  # the global step each restarted worker was seeded at
         return start_step
 
     def _learner_loop(self, index):
@@ -424,11 +435,13 @@ class DistributedTrainer(runner.Trainer):
                     return
                 pid = self._wait_until_up(worker)
                 if pid != self._pids[index]:
+                    seeded_at = ray.get(worker.seeded_at.remote(), timeout=60)
                     with self._lock:
                         self.worker_restarts += 1
+                        self.restart_steps.append(seeded_at)
                     runner.say(f"worker {index} (pid {self._pids[index]}) died "
                                f"({type(e).__name__}); Ray restarted it as pid {pid}, which "
-                               "goes on with the run")
+                               f"goes on with the run, seeded at T={seeded_at}")
                     self._pids[index] = pid
                 continue
             except ray.exceptions.RayTaskError as e:
@@ -487,8 +500,10 @@ class DistributedTrainer(runner.Trainer):
 
     def run(self):
         """As `runner.Trainer.run`; the summary adds the steps the workers played, their
-        restarts, and the updates (and gradient bytes) the holder applied."""
+        restarts (and the global step each restarted worker was seeded at), and the updates
+        (and gradient bytes) the holder applied."""
         summary = super().run()
         summary.update(played=self.played, worker_restarts=self.worker_restarts,
-                       updates=self.updates, gradient_bytes=self.bytes_in)
+                       restart_steps=list(self.restart_steps), updates=self.updates,
+                       gradient_bytes=self.bytes_in)
         return summary

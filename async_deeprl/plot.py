@@ -15,7 +15,7 @@ import os
 import numpy as np
 from absl import app, flags
 
-from async_deeprl import agents
+from async_deeprl import agents, tf_logs
 
 _OUT = flags.DEFINE_string("out", "assets/scores.png", "PNG to write.")
 _SMOOTH = flags.DEFINE_integer("smooth", 10, "Moving-average window, in log rows.")
@@ -79,6 +79,7 @@ def cumulative_hours(wall_time_s):
 
 
 def _run_description(logdir):
+    tf_logs.import_quietly()  # checkpointing imports TensorFlow: its start-up lines hidden
     from async_deeprl import checkpointing
 
     try:

@@ -74,6 +74,22 @@ def learning_rate(config, step):
                                       anneal=config.optimizer == "rmsprop")
 
 
+def env_seed(seed, thread, total_threads, start_step=0):
+    """The seed of learner thread `thread`'s environment in a run seeded by `seed` (None:
+    unseeded) that starts at global step `start_step`: seeded streams continue differently
+    after a resume (or a restarted worker) instead of replaying the start."""
+    if seed is None:
+        return None
+    return seed + 1 + thread + total_threads * start_step
+
+
+def thread_seeds(seed, total_threads, start_step):
+    """One SeedSequence per learner thread of the run, then one for the tester; they differ
+    for every `start_step`, as `env_seed` does."""
+    entropy = None if seed is None else [seed, start_step]
+    return np.random.SeedSequence(entropy).spawn(total_threads + 1)
+
+
 def restore(checkpointer, config):
     """Restores the latest checkpoint; returns its (T, emulator frames)."""
     checkpointer.restore_latest()
@@ -108,11 +124,7 @@ class Trainer:
         self._open_logs(start_step)
 
     def env_seed(self, thread, start_step=0):
-        """The seed of learner thread `thread`'s environment (None: unseeded); seeded streams
-        continue differently after a resume instead of replaying the start."""
-        if self.config.seed is None:
-            return None
-        return self.config.seed + 1 + thread + self.total_threads * start_step
+        return env_seed(self.config.seed, thread, self.total_threads, start_step)
 
     @property
     def learner_loops(self):
@@ -128,9 +140,7 @@ class Trainer:
         return self.config.threads
 
     def thread_seeds(self, start_step):
-        """One SeedSequence per learner thread, then one for the tester."""
-        entropy = None if self.config.seed is None else [self.config.seed, start_step]
-        return np.random.SeedSequence(entropy).spawn(self.total_threads + 1)
+        return thread_seeds(self.config.seed, self.total_threads, start_step)
 
     def _start(self, resume):
         """Builds the learner threads' side of the run; returns the global step it starts at."""

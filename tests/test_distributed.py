@@ -98,6 +98,9 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
     result = {}
     _kill_worker_at(runner.make_trainer(_config(logdir, 30_000, workers=2)), 8_000, result)
     assert result["worker_restarts"] == 1
+    # The restarted worker is seeded at the step it goes on at, not at the run's start (so
+    # its threads and environments do not replay the streams they began with).
+    assert result["restart_steps"][0] >= 8_000
     assert result["step"] == 30_000  # the budget met exactly; the dead worker's block counted
     assert 30_000 - 32 <= result["played"] <= 30_000  # its last block unreported, at most
     assert result["target_syncs"] == 30_000 // 500
