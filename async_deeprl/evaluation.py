@@ -171,9 +171,43 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     the logdir or its checkpoint is missing or damaged, or if `evaldir` already
     holds an eval.json or cannot be written.
     """
-    import tensorflow as tf
+    from async_deeprl import environment
 
-    from async_deeprl import agents, checkpointing, environment
+    description, checkpoint, agent_class = _check_logdir(logdir, evaldir)
+    env = environment.make_env(description["game"], seed=seed, record_rgb=video,
+                               **description["env"])
+    model = _restore_online_model(agent_class, description, checkpoint, env, logdir)
+    if mode not in agent_class.policy_modes:  # Value-based agents only act greedily.
+        mode = agent_class.policy_modes[0]
+    policy = agent_class.eval_policy(model, epsilon, mode)
+    frames, frame_numbers = [], []
+
+    def record(game_index, env_):
+        if (game_index == 0 and video and len(frames) < MAX_GIF_FRAMES
+                and env_.rgb_frame() is not None):
+            frames.append(np.array(env_.rgb_frame()))
+            frame_numbers.append(env_.frame_number)
+
+    results = play_games(env, policy, games, np.random.default_rng(seed), max_steps,
+                         on_frame=record)
+    env.close()
+    for i, r in enumerate(results):
+        cut = " (cut at the step limit or the game's frame limit)" if r["truncated"] else ""
+        print(f"game {i}: score {r['score']:g}, {r['steps']} agent steps{cut}", flush=True)
+    summary = dict(summarize(results), game=description["game"],
+                   algorithm=agent_class.name, policy=mode,
+                   checkpoint=checkpoint,
+                   epsilon=epsilon, max_steps=max_steps, results=results)
+    print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
+          f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)
+    _write_results(summary, evaldir, frames, frame_numbers, description, video_format)
+    return summary
+
+
+def _check_logdir(logdir, evaldir):
+    """(run description, latest complete checkpoint, agent class) of a training logdir, after
+    checking that `evaldir` holds no results yet; EvalError (one line) naming the fix if not."""
+    from async_deeprl import agents, checkpointing
 
     if os.path.exists(logdir) and not os.path.isdir(logdir):
         raise EvalError(f"--logdir {logdir!r} is a file, not a directory; point --eval at the "
@@ -196,8 +230,16 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     except agents.UnknownAgentError as e:
         raise EvalError(f"{logdir}/run_config.json: {e}; update async_deeprl or point --logdir "
                         "at another run") from None
-    env = environment.make_env(description["game"], seed=seed, record_rgb=video,
-                               **description["env"])
+    return description, checkpoint, agent_class
+
+
+def _restore_online_model(agent_class, description, checkpoint, env, logdir):
+    """The agent's eval network with the online weights of `checkpoint`; EvalError if the
+    network is unknown or the checkpoint does not fit it."""
+    import tensorflow as tf
+
+    from async_deeprl import checkpointing
+
     try:
         model = agent_class.build_eval_model(env.num_actions, tuple(description["input_shape"]),
                                              description.get("network", "small"))
@@ -214,29 +256,12 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         raise EvalError(f"checkpoint {checkpoint} does not fit a {env.num_actions}-action "
                         f"network for {description['game']} or is damaged ({reason}); "
                         "point --logdir at an intact run of this game") from None
-    if mode not in agent_class.policy_modes:  # Value-based agents only act greedily.
-        mode = agent_class.policy_modes[0]
-    policy = agent_class.eval_policy(model, epsilon, mode)
-    frames, frame_numbers = [], []
+    return model
 
-    def record(game_index, env_):
-        if (game_index == 0 and video and len(frames) < MAX_GIF_FRAMES
-                and env_.rgb_frame() is not None):
-            frames.append(np.array(env_.rgb_frame()))
-            frame_numbers.append(env_.frame_number)
 
-    rng = np.random.default_rng(seed)
-    results = play_games(env, policy, games, rng, max_steps, on_frame=record)
-    env.close()
-    for i, r in enumerate(results):
-        cut = " (cut at the step limit or the game's frame limit)" if r["truncated"] else ""
-        print(f"game {i}: score {r['score']:g}, {r['steps']} agent steps{cut}", flush=True)
-    summary = dict(summarize(results), game=description["game"],
-                   algorithm=agent_class.name, policy=mode,
-                   checkpoint=checkpoint,
-                   epsilon=epsilon, max_steps=max_steps, results=results)
-    print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
-          f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)
+def _write_results(summary, evaldir, frames, frame_numbers, description, video_format):
+    """Writes the video of game 0 (if frames were recorded; adds its path to `summary`), then
+    `<evaldir>/eval.json`; EvalError if `evaldir` cannot be created."""
     try:
         os.makedirs(evaldir, exist_ok=True)
     except OSError as e:
@@ -250,4 +275,3 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
         VIDEO_WRITERS[video_format](frames, path, fps=fps)
         summary["video"] = path
     write_json(summary, os.path.join(evaldir, "eval.json"))
-    return summary
