@@ -36,7 +36,6 @@ import tempfile
 import threading
 import time
 
-import numpy as np
 from absl import app, flags
 
 from async_deeprl import tf_logs

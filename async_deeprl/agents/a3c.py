@@ -14,7 +14,6 @@ import tensorflow as tf
 
 from async_deeprl import evaluation, losses, network, targets
 from async_deeprl.agents import base
-from async_deeprl.agents.base import mask_of, pad
 
 
 def entropy(probs):
@@ -70,16 +69,10 @@ class Agent(base.Agent):
         return tf.nn.softmax(logits), value[:, 0]
 
     def _update_signature(self):
-        vector = lambda dtype: tf.TensorSpec([None], dtype)
-        return [tf.TensorSpec([None, *self.input_shape], tf.uint8), vector(tf.int32),
-                vector(tf.float32), vector(tf.float32), vector(tf.float32),
-                tf.TensorSpec(self.input_shape, tf.uint8), tf.TensorSpec([], tf.float32)]
+        return base.bootstrapped_update_signature(self.input_shape)
 
     def update_args(self, seg, next_state):
-        t = self.config.tmax
-        return (pad(seg.states, t, np.uint8, self.input_shape), pad(seg.actions, t, np.int32),
-                pad(seg.rewards, t, np.float32), pad(seg.terminals, t, np.float32),
-                mask_of(len(seg), t), next_state)
+        return base.bootstrapped_update_args(seg, next_state, self.config.tmax, self.input_shape)
 
     def _update(self, states, actions, rewards, terminals, mask, next_state, learning_rate):
         """One update from a segment that ends at `next_state`."""

@@ -67,6 +67,35 @@ def mask_of(n, length):
     return (np.arange(length) < n).astype(np.float32)
 
 
+def segment_signature(input_shape):
+    """TensorSpecs of `padded_segment`'s arrays: states, actions, rewards, terminals."""
+    vector = lambda dtype: tf.TensorSpec([None], dtype)  # noqa: E731
+    return [tf.TensorSpec([None, *input_shape], tf.uint8), vector(tf.int32),
+            vector(tf.float32), vector(tf.float32)]
+
+
+def padded_segment(segment, length, input_shape):
+    """A segment's states, actions, rewards and terminals, each zero-padded to `length` rows
+    (so that one compiled update serves every segment length)."""
+    return (pad(segment.states, length, np.uint8, input_shape),
+            pad(segment.actions, length, np.int32),
+            pad(segment.rewards, length, np.float32),
+            pad(segment.terminals, length, np.float32))
+
+
+def bootstrapped_update_signature(input_shape):
+    """Signature of an update that computes its own returns from a padded segment, its mask
+    and the state the segment ends at (bootstrapped there): n-step Q and A3C."""
+    return [*segment_signature(input_shape), tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec(input_shape, tf.uint8), tf.TensorSpec([], tf.float32)]
+
+
+def bootstrapped_update_args(segment, next_state, tmax, input_shape):
+    """The arguments (without the learning rate) of an update with
+    `bootstrapped_update_signature`."""
+    return (*padded_segment(segment, tmax, input_shape), mask_of(len(segment), tmax), next_state)
+
+
 def apply_if_finite(optimizer, variables, loss, grads, learning_rate, stats):
     """Applies `grads` at `learning_rate` unless the loss or gradient is not finite.
 

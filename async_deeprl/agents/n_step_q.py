@@ -8,11 +8,11 @@ the online network; the target network is read once per segment, inside the
 update call.
 """
 
-import numpy as np
 import tensorflow as tf
 
 from async_deeprl import targets
-from async_deeprl.agents.value_based import ValueAgent, mask_of, pad
+from async_deeprl.agents import base
+from async_deeprl.agents.value_based import ValueAgent
 
 
 class Agent(ValueAgent):
@@ -22,16 +22,10 @@ class Agent(ValueAgent):
         return (self.online(states, training=False),)
 
     def _update_signature(self):
-        vector = lambda dtype: tf.TensorSpec([None], dtype)
-        return [tf.TensorSpec([None, *self.input_shape], tf.uint8), vector(tf.int32),
-                vector(tf.float32), vector(tf.float32), vector(tf.float32),
-                tf.TensorSpec(self.input_shape, tf.uint8), tf.TensorSpec([], tf.float32)]
+        return base.bootstrapped_update_signature(self.input_shape)
 
     def update_args(self, seg, next_state):
-        t = self.config.tmax
-        return (pad(seg.states, t, np.uint8, self.input_shape), pad(seg.actions, t, np.int32),
-                pad(seg.rewards, t, np.float32), pad(seg.terminals, t, np.float32),
-                mask_of(len(seg), t), next_state)
+        return base.bootstrapped_update_args(seg, next_state, self.config.tmax, self.input_shape)
 
     def _update(self, states, actions, rewards, terminals, mask, next_state, learning_rate):
         """One update towards the n-step returns of a segment that ends at `next_state`."""

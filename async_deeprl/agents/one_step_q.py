@@ -12,7 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from async_deeprl import targets
-from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent, mask_of, pad
+from async_deeprl.agents import base
+from async_deeprl.agents.base import mask_of, pad
+from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent
 
 
 class Worker(EpsilonGreedyWorker):
@@ -32,16 +34,14 @@ class Agent(ValueAgent):
         return self.online(states, training=False), self.target(states, training=False)
 
     def _update_signature(self):
-        vector = lambda dtype: tf.TensorSpec([None], dtype)
-        return [tf.TensorSpec([None, *self.input_shape], tf.uint8), vector(tf.int32),
-                vector(tf.float32), vector(tf.float32),
-                tf.TensorSpec([None, self.num_actions], tf.float32), vector(tf.float32),
+        return [*base.segment_signature(self.input_shape),
+                tf.TensorSpec([None, self.num_actions], tf.float32),  # next_q
+                tf.TensorSpec([None], tf.float32),  # mask
                 tf.TensorSpec(self.input_shape, tf.uint8), tf.TensorSpec([], tf.float32)]
 
     def update_args(self, seg, next_state):
         t = self.config.tmax
-        return (pad(seg.states, t, np.uint8, self.input_shape), pad(seg.actions, t, np.int32),
-                pad(seg.rewards, t, np.float32), pad(seg.terminals, t, np.float32),
+        return (*base.padded_segment(seg, t, self.input_shape),
                 pad(seg.next_q, t, np.float32, (self.num_actions,)), mask_of(len(seg), t),
                 next_state)
 

@@ -12,8 +12,6 @@ import tensorflow as tf
 
 from async_deeprl import evaluation, network, schedules
 from async_deeprl.agents import base
-# Re-exported for the agent modules.
-from async_deeprl.agents.base import Segment, mask_of, pad  # noqa: F401
 
 
 class EpsilonGreedyWorker(base.SegmentWorker):
