@@ -89,26 +89,35 @@ def _kill_worker_at(trainer, step, result):
     assert not thread.is_alive()
 
 
+# n-step Q with the single-process Catch test's settings for it (tests/test_learning.py): gamma
+# 0.9, lr 5e-3. Greedy means after 20,000 steps, worker 0 killed near T=6,000 (2026-12-04, 2 x 2,
+# beside a training run): seeds 1-3 10.0, 8.8, 8.5 (random -7.4). One-step Q needed 30,000 steps
+# here before, with the same Ray traffic per step (one update per segment of up to 5 steps).
+RAY_LEARNING = dict(algorithm="n_step_q", gamma=0.9, lr=5e-3)
+
+
 def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_process(tmp_path):
-    """2 workers x 2 threads train one-step Q on Catch for the single-process test's budget
-    (30,000 steps); worker 0 is SIGKILLed at T=8,000, Ray restarts it and the run goes on.
-    The greedy agent must clear the single-process test's bar against a random policy; the
-    same logdir then resumes in one process (--workers 0)."""
+    """2 workers x 2 threads train n-step Q on Catch for 20,000 steps; worker 0 is SIGKILLed at
+    T=6,000, Ray restarts it and the run goes on. The greedy agent must clear the single-process
+    test's bar against a random policy; the same logdir then resumes in one process
+    (--workers 0)."""
     logdir = tmp_path / "catch"
     result = {}
-    _kill_worker_at(runner.make_trainer(_config(logdir, 30_000, workers=2)), 8_000, result)
+    _kill_worker_at(runner.make_trainer(_config(logdir, 20_000, workers=2, **RAY_LEARNING)),
+                    6_000, result)
     assert result["worker_restarts"] == 1
     # The restarted worker is seeded at the step it goes on at, not at the run's start (so
     # its threads and environments do not replay the streams they began with).
-    assert result["restart_steps"][0] >= 8_000
-    assert result["step"] == 30_000  # the budget met exactly; the dead worker's block counted
-    assert 30_000 - 32 <= result["played"] <= 30_000  # its last block unreported, at most
-    assert result["target_syncs"] == 30_000 // 500
-    # One update per 5 steps a thread plays, less what a run may drop: each thread's last
-    # unfinished segment at the end (4 threads) and, in the killed worker, each thread's
-    # segment whose steps were reported but whose gradients died with it (2 threads).
+    assert result["restart_steps"][0] >= 6_000
+    assert result["step"] == 20_000  # the budget met exactly; the dead worker's block counted
+    assert 20_000 - 32 <= result["played"] <= 20_000  # its last block unreported, at most
+    assert result["target_syncs"] == 20_000 // 500
+    # At least one update per 5 steps a thread plays (a segment ends at 5 steps or a
+    # terminal), less what a run may drop: each thread's last unfinished segment at the end
+    # (4 threads) and, in the killed worker, each thread's segment whose steps were reported
+    # but whose gradients died with it (2 threads).
     assert result["updates"] >= result["played"] // 5 - 4 - 2
-    _one_row_per_interval(_rows(logdir, "train"), 5_000, 30_000)
+    _one_row_per_interval(_rows(logdir, "train"), 5_000, 20_000)
 
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
     random_mean = evaluation.summarize(evaluation.play_games(
@@ -119,10 +128,10 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
     assert random_mean < -3
     assert greedy["mean"] >= 6 and greedy["mean"] >= random_mean + 10
 
-    resumed = runner.train(_config(logdir, 31_000, workers=0, log_interval=500))
-    assert resumed["step"] == 31_000 and resumed["target_syncs"] == 1_000 // 500
+    resumed = runner.train(_config(logdir, 21_000, workers=0, log_interval=500, **RAY_LEARNING))
+    assert resumed["step"] == 21_000 and resumed["target_syncs"] == 1_000 // 500
     rows = _rows(logdir, "train")  # the first row of the resumed run, then its last
-    assert 30_500 <= rows[-2] < 31_000 and rows[-1] == 31_000 and len(rows) == 8
+    assert 20_500 <= rows[-2] < 21_000 and rows[-1] == 21_000 and len(rows) == 6
 
 
 def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
