@@ -94,9 +94,9 @@ class TrainConfig:
         0.5, "a3c: weight of the value loss (R - V)^2 against the policy loss in each update.",
         above=0.0)
     eval_policy: str = setting(
-        "greedy", "a3c: how test games and --eval act: 'greedy' (the policy's most probable "
-        "action; on Pong it scores higher, docs/results.md) or 'sample' from the policy (as "
-        "trained); the value-based agents are always greedy.",
+        "sample", "a3c: how test games and --eval act: 'sample' from the policy (as trained; "
+        "the shipped Pong agent scores higher so, docs/results.md) or 'greedy' (its most "
+        "probable action); the value-based agents are always greedy.",
         choices=("sample", "greedy"))
     replay_capacity: int = setting(
         100_000, "dqn: transitions the replay buffer holds, one 84x84 frame each (~7 KB): the "

@@ -50,7 +50,7 @@ class Worker(base.SegmentWorker):
 
 class Agent(base.Agent):
     name = "a3c"
-    policy_modes = ("greedy", "sample")
+    policy_modes = ("sample", "greedy")
     update_stats = ("loss", "policy_loss", "value_loss", "advantage_abs")
     log_columns = ("policy_entropy", "value_mean")
 
@@ -115,7 +115,7 @@ class Agent(base.Agent):
         return network.build_actor_critic_network(num_actions, input_shape, torso=torso)
 
     @staticmethod
-    def eval_policy(model, epsilon, mode="greedy"):
+    def eval_policy(model, epsilon, mode="sample"):
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)
         probs = tf.function(lambda s: tf.nn.softmax(model(s, training=False)[0]),
                             input_signature=[spec])
