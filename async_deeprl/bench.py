@@ -52,7 +52,8 @@ _ALGORITHM = flags.DEFINE_list(
     "n_step_q, a3c); env-only is measured once per thread count, beside them.")
 _WORKERS = flags.DEFINE_list(
     "workers", [], "Comma-separated worker-process counts: benchmark --workers runs (see the "
-    "module docstring) with the first --threads value per worker.")
+    "module docstring) with the first --threads value per worker, or with the i-th --threads "
+    "value for the i-th worker count when both lists have the same length.")
 _ONE_JSON = flags.DEFINE_bool(
     "one_training_json", False, "Internal: measure one training run (first --threads and "
     "--algorithm) and print its figures as one JSON line.")
@@ -159,7 +160,11 @@ def independent_processes_steps_per_s(processes, threads, seconds, warmup, algor
 
 def _workers_bench():
     """The --workers benchmark (module docstring); returns its result dict."""
-    threads, algorithm = int(_THREADS.value[0]), _ALGORITHM.value[0]
+    algorithm = _ALGORITHM.value[0]
+    counts = [int(w) for w in _WORKERS.value]
+    per_worker = [int(t) for t in _THREADS.value]
+    if len(per_worker) != len(counts):
+        per_worker = per_worker[:1] * len(counts)
     cores = os.cpu_count() or 1
     args = (_SECONDS.value, _WARMUP.value)
     independent, each = independent_processes_steps_per_s(max(1, cores // 2), 2, *args,
@@ -169,7 +174,7 @@ def _workers_bench():
     print(f"{'workers':>7} {'threads':>7} {'env-only/s':>10} {'1 process/s':>11} "
           f"{'shared/s':>8} {'shared/independent':>18}", flush=True)
     rows = []
-    for workers in (int(w) for w in _WORKERS.value):
+    for workers, threads in zip(counts, per_worker):
         total = workers * threads
         env_rate = env_only_steps_per_s(_GAME.value, total, *args,
                                         action_repeat=_ACTION_REPEAT.value)
@@ -211,16 +216,16 @@ def _save(fig, ax, path, title):
 
 def _plot_workers(result, path, title):
     rows = result["rows"]
-    x = [r["workers"] for r in rows]
+    x = list(range(len(rows)))
     fig, ax = _axes()
     ax.plot(x, [r["shared_model_steps_per_s"] for r in rows], "s-",
-            label=f"shared model, W workers x {rows[0]['threads_per_worker']} threads (Ray)")
+            label="shared model, W worker processes x T threads (Ray)")
     ax.plot(x, [r["one_process_steps_per_s"] for r in rows], "o-",
-            label="one process, same threads")
+            label="one process, W x T threads")
     ax.axhline(result["independent_steps_per_s"], color="gray", ls="--", lw=1,
                label=f"{result['independent_processes']} independent 2-thread processes, summed")
-    ax.set_xticks(x, [str(w) for w in x])
-    ax.set_xlabel("worker processes")
+    ax.set_xticks(x, [f"{r['workers']} x {r['threads_per_worker']}" for r in rows])
+    ax.set_xlabel("W x T")
     ax.set_ylabel(f"agent steps / s ({result['algorithm']})")
     _save(fig, ax, path, title)
 

@@ -23,7 +23,8 @@ What crosses between them:
   the rest of that block (< BLOCK steps) counted but unplayed;
 - each of the worker's batched TF calls computes the gradient of every
   segment finished in it (one per learner thread at most, as the paper's
-  per-thread updates), sends them in one call, the holder applies them one
+  per-thread updates), sends them in one call, each one flat float32 array
+  (`transport.py`), the holder applies them one
   after another with the shared optimizer at the learning rate of the global
   step, and answers with the new online weights (and the target network's
   when it has synced since the worker last had them). So a worker's weights
@@ -41,7 +42,7 @@ import time
 import numpy as np
 import ray
 
-from async_deeprl import checkpointing, dispatch, environment, learner, metrics, runner
+from async_deeprl import checkpointing, dispatch, environment, learner, metrics, runner, transport
 from async_deeprl.agents.base import Segment
 
 BLOCK = 32  # global agent steps a worker claims from the holder at a time
@@ -79,6 +80,7 @@ class Holder:
         self.checkpointer = checkpointing.Checkpointer(config.logdir,
                                                        self.agent.checkpoint_items())
         self.agent.warm_up([1])  # Creates the optimizer's slots before restoring them.
+        self.flat = transport.FlatAgent(self.agent)
         self._step, self._frames = (runner.restore(self.checkpointer, config) if resume
                                     else (0, 0))
         self._lines = self.agent.prepare_threads(
@@ -121,22 +123,30 @@ class Holder:
             self._played += played
 
     def apply(self, gradients, known_target_version):
-        """Applies each segment's gradients in turn; returns `weights(known_target_version)`."""
+        """Applies each segment's flat gradient (`transport`) in turn; returns
+        `weights(known_target_version)`."""
         lr = np.float32(_learning_rate(self.config, self._step))
-        for grads in gradients:
-            self.agent.apply_gradients(grads, lr)
+        online = None
+        for flat in gradients:
+            online = self.flat.apply(flat, lr)  # the online weights right after this update
         with self._lock:
             self.updates += len(gradients)
-            self.bytes_in += sum(g.nbytes for grads in gradients for g in grads)
-        return self.weights(known_target_version)
+            self.bytes_in += sum(flat.nbytes for flat in gradients)
+        if online is None:
+            return self.weights(known_target_version)
+        version = self._target_version
+        weights = dict(online=online)
+        if "target" in self.agent.shared_models() and known_target_version != version:
+            weights.update(self.flat.weights(["target"]))
+        return weights, version
 
     def weights(self, known_target_version=-1):
-        """({model name: weights}, target version): the target network only if it synced
-        since `known_target_version`."""
-        weights = self.agent.get_weights()
-        if known_target_version == self._target_version:
-            weights.pop("target", None)
-        return weights, self._target_version
+        """({model name: flat weights}, target version): the target network only if it
+        synced since `known_target_version`."""
+        version = self._target_version
+        names = [name for name in self.agent.shared_models()
+                 if name != "target" or known_target_version != version]
+        return self.flat.weights(names), version
 
     def progress(self):
         return dict(step=self._step, frames=self._frames, played=self._played,
@@ -202,7 +212,7 @@ class _RemoteStep:
     weights back, then one local acting call for every waiting thread."""
 
     def __init__(self, agent, holder):
-        self._agent, self._holder = agent, holder
+        self._agent, self._holder = transport.FlatAgent(agent), holder
         self._target_version = -1
         self._lock = threading.Lock()
 
@@ -222,13 +232,13 @@ class _RemoteStep:
         for i, args in enumerate(updates):
             if args is None:
                 continue
-            values, grads = self._agent.gradients(*args, np.float32(0.0))
+            values, flat = self._agent.gradients(*args, np.float32(0.0))
             stats[i] = values.numpy()
             if np.all(np.isfinite(stats[i])):  # A non-finite update is skipped, as in one process.
-                gradients.append([g.numpy() for g in grads])
+                gradients.append(flat.numpy())
         if any(args is not None for args in updates):
             self.refresh(gradients)
-        return dispatch.act_batch(self._agent, states, stats)
+        return dispatch.act_batch(self._agent.agent, states, stats)
 
 
 class Worker:
@@ -403,6 +413,7 @@ class DistributedTrainer(runner.Trainer):
             runner.say(f"resuming from {checkpointing.latest_checkpoint(cfg.logdir)} at "
                         f"T={start_step}")
         self.agent = runner.build_agent(cfg, num_actions)  # for test games and log values
+        self._flat = transport.FlatAgent(self.agent)  # loads the holder's weights before tests
         self.agent.set_thread_settings(info["thread_settings"])
         self.counter = _Progress(self.holder)
         self._seeds = self.thread_seeds(start_step)
@@ -465,7 +476,7 @@ class DistributedTrainer(runner.Trainer):
 
     def _before_test(self):
         weights, _ = _call(self.holder.weights.remote())
-        self.agent.set_weights(weights)
+        self._flat.set_weights(weights)
 
     def _save_checkpoint(self):
         return tuple(_call(self.holder.save.remote()))

@@ -42,6 +42,40 @@ def test_gradients_then_apply_equals_one_update(algorithm):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("algorithm", ("one_step_q", "a3c"))
+def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
+    """`transport.FlatAgent`: one flat float32 array per network round-trips the weights bit
+    for bit, and a flat gradient applied by the holder moves the weights as `update` does."""
+    from async_deeprl import transport
+
+    one, holder, worker = (make_agent(algorithm) for _ in range(3))
+    holder.set_weights(one.get_weights())
+    flat_holder, flat_worker = transport.FlatAgent(holder), transport.FlatAgent(worker)
+    sent = flat_holder.weights()
+    assert set(sent) == set(holder.shared_models())
+    size = sum(w.size for w in one.online.get_weights())
+    assert sent["online"].shape == (size,) and sent["online"].dtype == np.float32
+    flat_worker.set_weights(sent)
+    for a, b in zip(one.online.get_weights(), worker.online.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        args = one.update_args(random_segment(rng, 5), rng.integers(0, 256, (84, 84, 4),
+                                                                     dtype=np.uint8))
+        lr = np.float32(1e-3)
+        stats = one.update(*args, lr).numpy()
+        worker_stats, flat = flat_worker.gradients(*args, lr)
+        assert flat.shape == (size,)
+        new = flat_holder.apply(flat.numpy(), lr)
+        np.testing.assert_array_equal(new, flat_holder.weights(["online"])["online"])
+        flat_worker.set_weights(dict(online=new))
+        np.testing.assert_allclose(worker_stats.numpy(), stats, rtol=1e-5)
+    for a, b, c in zip(one.online.get_weights(), holder.online.get_weights(),
+                       worker.online.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(b, c)
+
+
 def test_gradients_of_a_non_finite_loss_are_flagged():
     agent = make_agent("n_step_q")
     seg = random_segment(np.random.default_rng(1), 5)
