@@ -24,7 +24,12 @@ W worker processes x `--threads` threads on Ray (aggregate agent steps/s),
 beside one process with the same W x threads learner threads and env-only at
 that thread count; and once, C/2 independent 2-thread trainer processes at the
 same time (C = cores, no shared weights), their rates summed: the bar the
-shared model is measured against.
+shared model is measured against. `--threads 2,4` with `--workers 8,4` pairs
+them (8 x 2, 4 x 4). For each shared-model run it also reports the updates the
+holder applied per second, the gradient megabytes it received per second, its
+busy share (time inside its update calls, summed over their concurrent calls,
+over wall time: near or above 100 % it is the bottleneck), and how long a
+worker's TF call waited for the holder's answer per update.
 """
 
 import dataclasses
@@ -134,12 +139,17 @@ def _shared_model_rate(trainer, stop, seconds, warmup):
     worker.start()
     _wait_until_stepping(lambda: trainer.counter.value, worker)
     time.sleep(warmup)
-    s0, t0 = trainer.counter.value, time.time()
+    s0, t0, x0 = trainer.counter.value, time.time(), trainer.transport_stats()
     time.sleep(seconds)
-    s1, t1 = trainer.counter.value, time.time()
+    s1, t1, x1 = trainer.counter.value, time.time(), trainer.transport_stats()
     stop.set()
     worker.join()
-    return dict(train_steps_per_s=(s1 - s0) / (t1 - t0))
+    wall, updates = t1 - t0, max(x1["updates"] - x0["updates"], 1)
+    return dict(train_steps_per_s=(s1 - s0) / wall,
+                holder_updates_per_s=(x1["updates"] - x0["updates"]) / wall,
+                holder_mb_in_per_s=(x1["bytes_in"] - x0["bytes_in"]) / wall / 1e6,
+                holder_busy=(x1["busy_seconds"] - x0["busy_seconds"]) / wall,
+                worker_wait_ms_per_update=1e3 * (x1["wait_seconds"] - x0["wait_seconds"]) / updates)
 
 
 def independent_processes_steps_per_s(processes, threads, seconds, warmup, algorithm):
@@ -172,7 +182,8 @@ def _workers_bench():
     print(f"{max(1, cores // 2)} independent 2-thread processes: {independent:.0f} agent "
           f"steps/s in all ({', '.join(f'{r:.0f}' for r in each)})", flush=True)
     print(f"{'workers':>7} {'threads':>7} {'env-only/s':>10} {'1 process/s':>11} "
-          f"{'shared/s':>8} {'shared/independent':>18}", flush=True)
+          f"{'shared/s':>8} {'shared/independent':>18} {'updates/s':>9} {'MB in/s':>7} "
+          f"{'holder busy':>11} {'wait ms/update':>14}", flush=True)
     rows = []
     for workers, threads in zip(counts, per_worker):
         total = workers * threads
@@ -180,14 +191,16 @@ def _workers_bench():
                                         action_repeat=_ACTION_REPEAT.value)
         one = training_steps_per_s(_GAME.value, total, *args, _TF_SERVERS.value,
                                    _ACTION_REPEAT.value, algorithm)["train_steps_per_s"]
-        shared = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
-                                      _ACTION_REPEAT.value, algorithm,
-                                      workers=workers)["train_steps_per_s"]
+        run = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
+                                   _ACTION_REPEAT.value, algorithm, workers=workers)
+        shared = run.pop("train_steps_per_s")
         rows.append(dict(workers=workers, threads_per_worker=threads, env_only_steps_per_s=env_rate,
                          one_process_steps_per_s=one, shared_model_steps_per_s=shared,
-                         shared_over_independent=shared / independent))
+                         shared_over_independent=shared / independent, **run))
         print(f"{workers:>7} {threads:>7} {env_rate:>10.0f} {one:>11.0f} {shared:>8.0f} "
-              f"{shared / independent:>18.2f}", flush=True)
+              f"{shared / independent:>18.2f} {run['holder_updates_per_s']:>9.0f} "
+              f"{run['holder_mb_in_per_s']:>7.0f} {100 * run['holder_busy']:>10.0f}% "
+              f"{run['worker_wait_ms_per_update']:>14.1f}", flush=True)
     return dict(algorithm=algorithm, independent_processes=max(1, cores // 2),
                 independent_steps_per_s=independent, independent_each=each, rows=rows)
 

@@ -91,6 +91,7 @@ class Holder:
         self.target_syncs = 0
         self.updates = 0
         self.bytes_in = 0
+        self.busy_seconds = 0.0  # in `apply`, summed over its concurrent calls
 
     def start_info(self):
         return dict(step=self._step, frames=self._frames, lines=self._lines,
@@ -125,19 +126,22 @@ class Holder:
     def apply(self, gradients, known_target_version):
         """Applies each segment's flat gradient (`transport`) in turn; returns
         `weights(known_target_version)`."""
+        start = time.perf_counter()
         lr = np.float32(_learning_rate(self.config, self._step))
         online = None
         for flat in gradients:
             online = self.flat.apply(flat, lr)  # the online weights right after this update
+        if online is None:
+            weights, version = self.weights(known_target_version)
+        else:
+            version = self._target_version
+            weights = dict(online=online)
+            if "target" in self.agent.shared_models() and known_target_version != version:
+                weights.update(self.flat.weights(["target"]))
         with self._lock:
             self.updates += len(gradients)
             self.bytes_in += sum(flat.nbytes for flat in gradients)
-        if online is None:
-            return self.weights(known_target_version)
-        version = self._target_version
-        weights = dict(online=online)
-        if "target" in self.agent.shared_models() and known_target_version != version:
-            weights.update(self.flat.weights(["target"]))
+            self.busy_seconds += time.perf_counter() - start
         return weights, version
 
     def weights(self, known_target_version=-1):
@@ -151,7 +155,8 @@ class Holder:
     def progress(self):
         return dict(step=self._step, frames=self._frames, played=self._played,
                     target_syncs=self.target_syncs,
-                    updates=self.updates, bytes_in=self.bytes_in)
+                    updates=self.updates, bytes_in=self.bytes_in,
+                    busy_seconds=self.busy_seconds)
 
     def save(self):
         """Writes a checkpoint of the shared model at the current step; returns
@@ -215,15 +220,18 @@ class _RemoteStep:
         self._agent, self._holder = transport.FlatAgent(agent), holder
         self._target_version = -1
         self._lock = threading.Lock()
+        self.wait_seconds = 0.0  # waiting for the holder's answers (its threads blocked)
 
     def refresh(self, gradients=()):
         with self._lock:
             known = self._target_version
+        start = time.perf_counter()
         if gradients:
             weights, version = ray.get(self._holder.apply.remote(list(gradients), known))
         else:
             weights, version = ray.get(self._holder.weights.remote(known))
         with self._lock:
+            self.wait_seconds += time.perf_counter() - start
             self._agent.set_weights(weights)
             self._target_version = version
 
@@ -279,7 +287,7 @@ class Worker:
         agent = self._build()
         envs = [environment.make_env(cfg.game, seed=seed, **cfg.env_kwargs())
                 for seed in self._env_seeds]
-        step = _RemoteStep(agent, self._holder)
+        step = self._remote_step = _RemoteStep(agent, self._holder)
         step.refresh()
         counter = _BlockCounter(self._holder, lambda: sum(env.frame_number for env in envs))
         dispatcher = dispatch.make_dispatcher(step, cfg.tf_servers)
@@ -314,6 +322,11 @@ class Worker:
 
     def take_stats(self):
         return self.stats.take()
+
+    def wait_seconds(self):
+        """Seconds its TF calls have waited for the holder's answers, this run."""
+        step = getattr(self, "_remote_step", None)
+        return 0.0 if step is None else step.wait_seconds
 
     def pid(self):
         return os.getpid()
@@ -387,6 +400,14 @@ class DistributedTrainer(runner.Trainer):
     @property
     def total_threads(self):
         return self.config.workers * self.config.threads
+
+    def transport_stats(self):
+        """For benchmarks: {updates, bytes_in, busy_seconds} of the holder and wait_seconds
+        (summed over the workers: their TF calls waiting for the holder's answers) so far."""
+        progress = _call(self.holder.progress.remote())
+        waits = ray.get([worker.wait_seconds.remote() for worker in self._workers])
+        return dict(updates=progress["updates"], bytes_in=progress["bytes_in"],
+                    busy_seconds=progress["busy_seconds"], wait_seconds=float(sum(waits)))
 
     def describe_learners(self):
         return (f"{self.config.workers} worker processes x {self.config.threads} threads "
