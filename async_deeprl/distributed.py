@@ -131,26 +131,25 @@ class Holder:
         online = None
         for flat in gradients:
             online = self.flat.apply(flat, lr)  # the online weights right after this update
-        if online is None:
-            weights, version = self.weights(known_target_version)
-        else:
-            version = self._target_version
-            weights = dict(online=online)
-            if "target" in self.agent.shared_models() and known_target_version != version:
-                weights.update(self.flat.weights(["target"]))
+        answer = self.weights(known_target_version, online)
         with self._lock:
             self.updates += len(gradients)
             self.bytes_in += sum(flat.nbytes for flat in gradients)
             self.busy_seconds += time.perf_counter() - start
-        return weights, version
+        return answer
 
-    def weights(self, known_target_version=-1):
+    def weights(self, known_target_version=-1, online=None):
         """({model name: flat weights}, target version): the target network only if it
-        synced since `known_target_version`."""
+        synced since `known_target_version`; `online`: the online weights, when the caller
+        has them already."""
         version = self._target_version
         names = [name for name in self.agent.shared_models()
-                 if name != "target" or known_target_version != version]
-        return self.flat.weights(names), version
+                 if (name != "target" or known_target_version != version)
+                 and (name != "online" or online is None)]
+        weights = self.flat.weights(names)
+        if online is not None:
+            weights["online"] = online
+        return weights, version
 
     def progress(self):
         return dict(step=self._step, frames=self._frames, played=self._played,
@@ -217,7 +216,7 @@ class _RemoteStep:
     weights back, then one local acting call for every waiting thread."""
 
     def __init__(self, agent, holder):
-        self._agent, self._holder = transport.FlatAgent(agent), holder
+        self._agent, self._flat, self._holder = agent, transport.FlatAgent(agent), holder
         self._target_version = -1
         self._lock = threading.Lock()
         self.wait_seconds = 0.0  # waiting for the holder's answers (its threads blocked)
@@ -232,7 +231,7 @@ class _RemoteStep:
             weights, version = ray.get(self._holder.weights.remote(known))
         with self._lock:
             self.wait_seconds += time.perf_counter() - start
-            self._agent.set_weights(weights)
+            self._flat.set_weights(weights)
             self._target_version = version
 
     def __call__(self, states, updates):
@@ -240,13 +239,13 @@ class _RemoteStep:
         for i, args in enumerate(updates):
             if args is None:
                 continue
-            values, flat = self._agent.gradients(*args, np.float32(0.0))
+            values, flat = self._flat.gradients(*args, np.float32(0.0))
             stats[i] = values.numpy()
             if np.all(np.isfinite(stats[i])):  # A non-finite update is skipped, as in one process.
                 gradients.append(flat.numpy())
         if any(args is not None for args in updates):
             self.refresh(gradients)
-        return dispatch.act_batch(self._agent.agent, states, stats)
+        return dispatch.act_batch(self._agent, states, stats)
 
 
 class Worker:

@@ -43,12 +43,13 @@ class FlatAgent:
 
     `gradients(*update_args, lr)` -> (stats, flat gradient); `apply(flat, lr)` applies a
     flat gradient with the agent's optimizer and returns the new online weights (one call);
-    `weights(names)` -> {name: flat weights} of `agent.shared_models()`;
+    `weights(names)` -> {name: flat weights} of those of `agent.shared_models()` (all when
+    `names` is None);
     `set_weights({name: flat})` loads them.
     """
 
     def __init__(self, agent):
-        self.agent = agent
+        self._agent = agent
         self._models = agent.shared_models()
         trainable = agent.trainable_variables
         size = sum(_sizes(trainable))
@@ -67,14 +68,15 @@ class FlatAgent:
         self._write = {name: _writer(model.weights) for name, model in self._models.items()}
 
     def gradients(self, *args):
-        stats, grads = self.agent.gradients(*args)
+        stats, grads = self._agent.gradients(*args)
         return stats, self._flatten_grads(grads)
 
     def apply(self, flat, learning_rate):
         return self._apply(flat, learning_rate).numpy()
 
     def weights(self, names=None):
-        return {name: self._read[name]().numpy() for name in (names or self._models)}
+        return {name: self._read[name]().numpy()
+                for name in (self._models if names is None else names)}
 
     def set_weights(self, weights):
         for name, flat in weights.items():

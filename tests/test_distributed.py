@@ -53,6 +53,7 @@ def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
     flat_holder, flat_worker = transport.FlatAgent(holder), transport.FlatAgent(worker)
     sent = flat_holder.weights()
     assert set(sent) == set(holder.shared_models())
+    assert flat_holder.weights([]) == {}
     size = sum(w.size for w in one.online.get_weights())
     assert sent["online"].shape == (size,) and sent["online"].dtype == np.float32
     flat_worker.set_weights(sent)
