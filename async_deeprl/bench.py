@@ -93,7 +93,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
             return _shared_model_rate(trainer, stop, seconds, warmup)
         worker = threading.Thread(target=trainer.run)
         worker.start()
-        _wait_until_stepping(lambda: trainer.progress()[0], worker)
+        _wait_until_stepping(lambda: trainer.progress()[0], worker, stop)
         time.sleep(warmup)
         server = trainer.dispatcher
 
@@ -118,10 +118,11 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
                 requests_per_call=requests / calls if calls else None)
 
 
-def _wait_until_stepping(step_fn, worker, timeout=600.0):
+def _wait_until_stepping(step_fn, worker, stop, timeout=600.0):
     """Returns once the trainer run by thread `worker` has played its first agent steps (its
     start-up: building the model, compiling, for --workers starting Ray and the worker
-    processes, is left out of the warm-up and the measured seconds)."""
+    processes, is left out of the warm-up and the measured seconds); else sets `stop` and
+    raises."""
     deadline = time.time() + timeout
     while worker.is_alive() and time.time() < deadline:
         try:
@@ -130,6 +131,7 @@ def _wait_until_stepping(step_fn, worker, timeout=600.0):
         except AttributeError:  # not started far enough to count yet
             pass
         time.sleep(0.1)
+    stop.set()
     raise RuntimeError("the trainer did not start stepping within "
                        f"{timeout:.0f} s" if worker.is_alive() else "the trainer stopped early")
 
@@ -137,7 +139,7 @@ def _wait_until_stepping(step_fn, worker, timeout=600.0):
 def _shared_model_rate(trainer, stop, seconds, warmup):
     worker = threading.Thread(target=trainer.run)
     worker.start()
-    _wait_until_stepping(lambda: trainer.counter.value, worker)
+    _wait_until_stepping(lambda: trainer.counter.value, worker, stop)
     time.sleep(warmup)
     s0, t0, x0 = trainer.counter.value, time.time(), trainer.transport_stats()
     time.sleep(seconds)
