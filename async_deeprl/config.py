@@ -130,6 +130,11 @@ class TrainConfig:
         "environments, all updating one shared model (weights and RMSProp statistics held by a "
         "parameter-holder process); 0: one process, no Ray. Needs pip install -e '.[ray]'; not "
         "for dqn.", low=0, high=64)
+    holder_shards: int = setting(
+        1, "--workers > 0: processes the shared model is split across, each holding one "
+        "contiguous slice of the flat weights and of the optimizer's statistics and applying "
+        "that slice of every update (a worker clips each gradient by its global norm before "
+        "slicing it); 1: one holder process applies whole updates.", low=1, high=64)
     ray_address: Optional[str] = setting(
         None, "--workers > 0: address of a running Ray cluster to join (e.g. 10.0.0.1:6379, or "
         "'auto'); unset: a local Ray instance starts and stops with the run.", shown="local")
@@ -185,6 +190,8 @@ class TrainConfig:
                                   "replay buffer in one process: leave --workers at 0")
         if self.ray_address is not None and not self.workers:
             raise ConfigError("--ray_address needs --workers > 0")
+        if self.holder_shards > 1 and not self.workers:
+            raise ConfigError("--holder_shards > 1 needs --workers > 0")
 
     def _check_replay(self):
         """The buffer must give each thread a ring and hold --replay_initial sampleable

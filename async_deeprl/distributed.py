@@ -42,7 +42,8 @@ import time
 import numpy as np
 import ray
 
-from async_deeprl import checkpointing, dispatch, environment, learner, metrics, runner, transport
+from async_deeprl import (checkpointing, dispatch, environment, learner, metrics, runner, shards,
+                          transport)
 from async_deeprl.agents.base import Segment
 
 BLOCK = 32  # global agent steps a worker claims from the holder at a time
@@ -59,13 +60,6 @@ def _tf_threads(config):
     return max(1, (os.cpu_count() or 1) // config.workers)
 
 
-def _set_tf_threads(n):
-    import tensorflow as tf  # Before any op runs in this process.
-
-    tf.config.threading.set_intra_op_parallelism_threads(n)
-    tf.config.threading.set_inter_op_parallelism_threads(n)
-
-
 def _learning_rate(config, step):
     return runner.learning_rate(config, step)
 
@@ -73,9 +67,9 @@ def _learning_rate(config, step):
 class Holder:
     """The shared model, the global step counter, target syncs and checkpoints."""
 
-    def __init__(self, config, num_actions, total_threads, resume):
-        _set_tf_threads(_tf_threads(config))
-        self.config = config
+    def __init__(self, config, num_actions, total_threads, resume, name):
+        transport.set_tf_threads(_tf_threads(config))
+        self.config, self.name = config, name
         self.agent = runner.build_agent(config, num_actions)
         self.checkpointer = checkpointing.Checkpointer(config.logdir,
                                                        self.agent.checkpoint_items())
@@ -92,6 +86,41 @@ class Holder:
         self.updates = 0
         self.bytes_in = 0
         self.busy_seconds = 0.0  # in `apply`, summed over its concurrent calls
+        self._model_lock = threading.Lock()  # the agent, while shards' slices load into it
+        self._shards = self._start_shards() if config.holder_shards > 1 else []
+
+    def _model_state(self):
+        """The shared model as `shards.Shard.state()` keys, full length."""
+        weights = self.flat.weights()
+        state = self.flat.optimizer_state()
+        state.update(online=weights["online"], target=weights.get("target"))
+        return state
+
+    def _start_shards(self):
+        """`--holder_shards` Shard actors on this node, each given its slice of the model."""
+        cfg = self.config
+        here = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(
+            ray.get_runtime_context().get_node_id(), soft=False)
+        shard_class = ray.remote(shards.Shard)
+        actors = [shard_class.options(name=name, num_cpus=0, max_concurrency=cfg.workers + 4,
+                                      scheduling_strategy=here).remote(
+                      cfg, part, _tf_threads(cfg))
+                  for name, part in zip(self.shard_names(cfg.holder_shards),
+                                        shards.split_state(self._model_state(),
+                                                           cfg.holder_shards))]
+        ray.get([actor.stats.remote() for actor in actors])  # up, or its error raised here
+        return actors
+
+    def shard_names(self, count=None):
+        """The shards' actor names (workers look them up by name, as the holder)."""
+        count = len(self._shards) if count is None else count
+        return [f"{self.name}-shard{k}" for k in range(count)]
+
+    def _gather_shards(self):
+        """Loads the shards' slices (weights, target, optimizer statistics) into the agent."""
+        state = shards.join_states(ray.get([shard.state.remote() for shard in self._shards]))
+        self.flat.set_weights({name: state[name] for name in self.agent.shared_models()})
+        self.flat.set_optimizer_state(state)
 
     def start_info(self):
         return dict(step=self._step, frames=self._frames, lines=self._lines,
@@ -111,6 +140,8 @@ class Holder:
             crossed = (start + count) // cfg.update_interval - start // cfg.update_interval
             if crossed and self.agent.uses_target_network:
                 self.agent.sync_target()
+                for shard in self._shards:
+                    shard.sync_target.remote()
                 self.target_syncs += crossed
                 self._target_version += 1
         return start, count
@@ -143,6 +174,10 @@ class Holder:
         synced since `known_target_version`; `online`: the online weights, when the caller
         has them already."""
         version = self._target_version
+        if self._shards:
+            with self._model_lock:
+                self._gather_shards()
+                return self.flat.weights(), version
         names = [name for name in self.agent.shared_models()
                  if (name != "target" or known_target_version != version)
                  and (name != "online" or online is None)]
@@ -151,17 +186,30 @@ class Holder:
             weights["online"] = online
         return weights, version
 
-    def progress(self):
-        return dict(step=self._step, frames=self._frames, played=self._played,
-                    target_syncs=self.target_syncs,
-                    updates=self.updates, bytes_in=self.bytes_in,
-                    busy_seconds=self.busy_seconds)
+    def progress(self, transport_stats=False):
+        """The counters; with `transport_stats`, the updates, gradient bytes and busy seconds
+        of the shards when there are any (updates: shard 0's, each update reaches every shard;
+        bytes: summed; busy: the busiest shard's)."""
+        progress = dict(step=self._step, frames=self._frames, played=self._played,
+                        target_syncs=self.target_syncs,
+                        updates=self.updates, bytes_in=self.bytes_in,
+                        busy_seconds=self.busy_seconds)
+        if transport_stats and self._shards:
+            stats = ray.get([shard.stats.remote() for shard in self._shards])
+            progress.update(updates=stats[0]["updates"],
+                            bytes_in=sum(s["bytes_in"] for s in stats),
+                            busy_seconds=max(s["busy_seconds"] for s in stats))
+        return progress
 
     def save(self):
         """Writes a checkpoint of the shared model at the current step; returns
         (path, T, frames). A write fault raises faults.WriteError (one line)."""
         with self._lock:
             step, frames = self._step, self._frames
+        if self._shards:
+            with self._model_lock:
+                self._gather_shards()
+                return self.checkpointer.save(step, frames), step, frames
         return self.checkpointer.save(step, frames), step, frames
 
 
@@ -221,6 +269,9 @@ class _RemoteStep:
         self._lock = threading.Lock()
         self.wait_seconds = 0.0  # waiting for the holder's answers (its threads blocked)
 
+    def _gradients(self, *args):
+        return self._flat.gradients(*args)
+
     def refresh(self, gradients=()):
         with self._lock:
             known = self._target_version
@@ -239,13 +290,56 @@ class _RemoteStep:
         for i, args in enumerate(updates):
             if args is None:
                 continue
-            values, flat = self._flat.gradients(*args, np.float32(0.0))
+            values, flat = self._gradients(*args, np.float32(0.0))
             stats[i] = values.numpy()
             if np.all(np.isfinite(stats[i])):  # A non-finite update is skipped, as in one process.
                 gradients.append(flat.numpy())
         if any(args is not None for args in updates):
             self.refresh(gradients)
         return dispatch.act_batch(self._agent, states, stats)
+
+
+class _ShardedStep(_RemoteStep):
+    """`_RemoteStep` with `--holder_shards` K > 1: each gradient clipped by its global norm,
+    cut into K slices, each slice sent to its shard (K calls in flight at once) at the learning
+    rate of this worker's view of the global step; the new weights put together from the K
+    answers."""
+
+    def __init__(self, agent, holder, shard_names, learning_rate):
+        super().__init__(agent, holder)
+        self._shards = [ray.get_actor(name) for name in shard_names]
+        self._learning_rate = learning_rate
+        size = sum(int(np.prod(v.shape)) for v in agent.trainable_variables)
+        self._bounds = transport.bounds(size, len(self._shards))
+        self._versions = [-1] * len(self._shards)
+        self._target = np.zeros(size, np.float32) if agent.uses_target_network else None
+
+    def _gradients(self, *args):
+        return self._flat.clipped_gradients(*args)
+
+    def refresh(self, gradients=()):
+        lr = np.float32(self._learning_rate())
+        with self._lock:
+            known = list(self._versions)
+        start = time.perf_counter()
+        if gradients:
+            refs = [shard.apply.remote([g[a:b] for g in gradients], lr, version)
+                    for shard, (a, b), version in zip(self._shards, self._bounds, known)]
+        else:
+            refs = [shard.read.remote(version) for shard, version in zip(self._shards, known)]
+        answers = ray.get(refs)
+        with self._lock:
+            self.wait_seconds += time.perf_counter() - start
+            weights = dict(online=np.concatenate([online for online, _, _ in answers]))
+            synced = False
+            for k, ((a, b), (_, target, version)) in enumerate(zip(self._bounds, answers)):
+                if target is not None:
+                    self._target[a:b] = target
+                    synced = True
+                self._versions[k] = version
+            if synced:
+                weights["target"] = self._target
+            self._flat.set_weights(weights)
 
 
 class Worker:
@@ -256,7 +350,7 @@ class Worker:
                  start_step):
         # By name: a handle among the arguments would stop Ray from restarting the actor.
         holder = ray.get_actor(holder_name)
-        _set_tf_threads(_tf_threads(config))
+        transport.set_tf_threads(_tf_threads(config))
         self.config, self.index, self._holder = config, index, holder
         self._num_actions, self._thread_settings = num_actions, thread_settings
         if ray.get_runtime_context().was_current_actor_reconstructed:
@@ -286,9 +380,15 @@ class Worker:
         agent = self._build()
         envs = [environment.make_env(cfg.game, seed=seed, **cfg.env_kwargs())
                 for seed in self._env_seeds]
-        step = self._remote_step = _RemoteStep(agent, self._holder)
-        step.refresh()
         counter = _BlockCounter(self._holder, lambda: sum(env.frame_number for env in envs))
+        shard_names = ray.get(self._holder.shard_names.remote())
+        if shard_names:
+            step = _ShardedStep(agent, self._holder, shard_names,
+                                lambda: _learning_rate(cfg, counter.value))
+        else:
+            step = _RemoteStep(agent, self._holder)
+        self._remote_step = step
+        step.refresh()
         dispatcher = dispatch.make_dispatcher(step, cfg.tf_servers)
         errors, lock = [], threading.Lock()
         loop = learner.Learner(cfg, counter, dispatcher, self.stats, self._stop, None,
@@ -372,7 +472,7 @@ class _Progress:
     def freeze(self):
         """Reads the counters a last time and keeps them (before the holder goes away)."""
         with self._lock:
-            self._values = _call(self._holder.progress.remote())
+            self._values = _call(self._holder.progress.remote(True))
             self._frozen = True
         return self._values
 
@@ -403,7 +503,7 @@ class DistributedTrainer(runner.Trainer):
     def transport_stats(self):
         """For benchmarks: {updates, bytes_in, busy_seconds} of the holder and wait_seconds
         (summed over the workers: their TF calls waiting for the holder's answers) so far."""
-        progress = _call(self.holder.progress.remote())
+        progress = _call(self.holder.progress.remote(True))
         waits = ray.get([worker.wait_seconds.remote() for worker in self._workers])
         return dict(updates=progress["updates"], bytes_in=progress["bytes_in"],
                     busy_seconds=progress["busy_seconds"], wait_seconds=float(sum(waits)))
@@ -426,7 +526,7 @@ class DistributedTrainer(runner.Trainer):
         self.holder = ray.remote(Holder).options(
             name=holder_name, num_cpus=0, max_concurrency=cfg.workers + 4,
             scheduling_strategy=here).remote(
-            cfg, num_actions, self.total_threads, resume)
+            cfg, num_actions, self.total_threads, resume, holder_name)
         info = _call(self.holder.start_info.remote())
         start_step, self._thread_lines = info["step"], info["lines"]
         if resume:

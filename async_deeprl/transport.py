@@ -5,10 +5,20 @@ in the order of the agent's variables, instead of a list of one array per variab
 Ray moves one large buffer much faster than several (a 2.7 MB gradient sent to an actor
 as 8 arrays: 5.5 ms per call, as one array: 2.2 ms; 2 cores of an AMD EPYC, Ray 2.60).
 Flattening and splitting run inside compiled TF calls, one call per message.
+
+With `--holder_shards` K > 1 the flat arrays are cut into K contiguous slices (`bounds`),
+each owned by one `shards.Shard` actor with its slice of the optimizer's statistics
+(`optimizer_state`: each slot kind of the optimizer, flattened in the variables' order).
 """
 
 import numpy as np
 import tensorflow as tf
+
+
+def set_tf_threads(n):
+    """TensorFlow's intra- and inter-op threads of this process; before any op runs in it."""
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
 
 
 def _sizes(variables):
@@ -38,6 +48,31 @@ def _writer(variables):
                                                               tf.float32)])
 
 
+SLOT_KINDS = ("momentum", "velocity", "average_gradient")  # Keras' names for optimizer slots
+
+
+def bounds(size, parts):
+    """[(start, end)] of `parts` contiguous slices of `size` elements, sizes differing by 1 at most."""
+    edges = [size * k // parts for k in range(parts + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def optimizer_slots(optimizer, variables):
+    """{kind: [the slot of each of `variables`, in order]} of a built Keras optimizer (RMSprop:
+    velocity; Adam: momentum and velocity), found by the names Keras gives its slots."""
+    by_name = {v.name: v for v in optimizer.variables}
+    slots = {}
+    for kind in SLOT_KINDS:
+        found = [by_name.get(f"{v.path.replace('/', '_')}_{kind}") for v in variables]
+        if any(slot is not None for slot in found):
+            if any(slot is None for slot in found):
+                raise ValueError(f"the optimizer's {kind} slots do not match its variables")
+            slots[kind] = found
+    if not slots:
+        raise ValueError(f"no slots of {type(optimizer).__name__} found (built?)")
+    return slots
+
+
 class FlatAgent:
     """An agent's gradients, updates and shared weights as flat float32 arrays.
 
@@ -45,7 +80,12 @@ class FlatAgent:
     flat gradient with the agent's optimizer and returns the new online weights (one call);
     `weights(names)` -> {name: flat weights} of those of `agent.shared_models()` (all when
     `names` is None);
-    `set_weights({name: flat})` loads them.
+    `set_weights({name: flat})` loads them;
+    `clipped_gradients(*update_args, lr)`: as `gradients`, the gradient first clipped by its
+    global norm as the agent's optimizer would (`global_clipnorm`; for a holder whose optimizer
+    sees only a slice of it);
+    `optimizer_state()` -> {"iterations": step count, kind: flat slot} and
+    `set_optimizer_state(state)`: the optimizer's statistics as flat arrays.
     """
 
     def __init__(self, agent):
@@ -66,6 +106,32 @@ class FlatAgent:
                                                           tf.TensorSpec([], tf.float32)])
         self._read = {name: _reader(model.weights) for name, model in self._models.items()}
         self._write = {name: _writer(model.weights) for name, model in self._models.items()}
+        clip = agent.optimizer.global_clipnorm
+
+        def clipped(grads):
+            return _flatten(tf.clip_by_global_norm(grads, clip)[0] if clip else grads)
+
+        self._flatten_clipped = tf.function(clipped, input_signature=[
+            [tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
+        self._trainable = trainable
+
+    def _slots(self):
+        return optimizer_slots(self._agent.optimizer, self._trainable)
+
+    def clipped_gradients(self, *args):
+        stats, grads = self._agent.gradients(*args)
+        return stats, self._flatten_clipped(grads)
+
+    def optimizer_state(self):
+        state = {kind: _flatten(slots).numpy() for kind, slots in self._slots().items()}
+        state["iterations"] = int(self._agent.optimizer.iterations.numpy())
+        return state
+
+    def set_optimizer_state(self, state):
+        for kind, slots in self._slots().items():
+            for slot, part in zip(slots, _split(tf.constant(state[kind]), slots)):
+                slot.assign(part)
+        self._agent.optimizer.iterations.assign(state["iterations"])
 
     def gradients(self, *args):
         stats, grads = self._agent.gradients(*args)

@@ -77,6 +77,57 @@ def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
         np.testing.assert_array_equal(b, c)
 
 
+@pytest.mark.parametrize("algorithm,optimizer", [("one_step_q", "rmsprop"), ("a3c", "rmsprop"),
+                                                 ("n_step_q", "adam")])
+def test_shards_update_their_slices_as_one_optimizer_updates_the_whole(algorithm, optimizer):
+    """`--holder_shards`: two `shards.Shard`s (plain objects here, Ray actors in a run), each
+    given its slice of the model, apply slices of worker-clipped gradients; joined again,
+    weights, target and optimizer statistics equal those of the agent's own `update`."""
+    from async_deeprl import shards, transport
+
+    one, holder, worker = (make_agent(algorithm, optimizer=optimizer, grad_clip_norm=0.05)
+                           for _ in range(3))
+    for agent in (one, holder):
+        agent.warm_up([1])  # builds the optimizer's slots
+    holder.set_weights(one.get_weights())
+    flat_one, flat_holder, flat_worker = (transport.FlatAgent(a) for a in (one, holder, worker))
+    flat_holder.set_optimizer_state(flat_one.optimizer_state())
+    state = flat_holder.optimizer_state()
+    weights = flat_holder.weights()
+    state.update(online=weights["online"], target=weights.get("target"))
+    size = state["online"].size
+    assert transport.bounds(size, 2) == [(0, size // 2), (size // 2, size)]
+    parts = shards.split_state(state, 2)
+    assert shards.join_states(parts).keys() == state.keys()
+    config = one.config
+    pieces = [shards.Shard(config, part) for part in parts]
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        worker.set_weights(one.get_weights())
+        args = one.update_args(random_segment(rng, 5), rng.integers(0, 256, (84, 84, 4),
+                                                                     dtype=np.uint8))
+        lr = np.float32(1e-3)
+        _, flat = flat_worker.clipped_gradients(*args, lr)
+        one.update(*args, lr)
+        flat = flat.numpy()
+        answers = [piece.apply([flat[a:b]], lr, 0)
+                   for piece, (a, b) in zip(pieces, transport.bounds(size, 2))]
+        np.testing.assert_allclose(np.concatenate([a[0] for a in answers]),
+                                   flat_one.weights(["online"])["online"], rtol=1e-5, atol=1e-6)
+    one.sync_target()
+    for piece in pieces:
+        piece.sync_target()
+    joined = shards.join_states([piece.state() for piece in pieces])
+    expected = flat_one.optimizer_state()
+    expected.update(flat_one.weights())
+    assert joined["iterations"] == expected["iterations"]
+    for key in ("online", "velocity", "momentum", "target"):
+        if key in expected:
+            np.testing.assert_allclose(joined[key], expected[key], rtol=1e-4, atol=1e-6)
+        else:
+            assert joined.get(key) is None
+
+
 def test_gradients_of_a_non_finite_loss_are_flagged():
     agent = make_agent("n_step_q")
     seg = random_segment(np.random.default_rng(1), 5)
@@ -182,6 +233,29 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
     rows = _rows(logdir, "train")  # the first row of the resumed run, then its last
     assert step + 500 <= rows[-2] < step + 1_000 and rows[-1] == step + 1_000
     assert len(rows) == step // 5_000 + 2
+
+
+def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tmp_path):
+    """--holder_shards 2: every update reaches both shards (gradient bytes = updates x the
+    whole gradient), and the checkpoint holds the shards' state: its optimizer step count is
+    the warm-up's 1 plus every update applied. The logdir then resumes in one process."""
+    from async_deeprl import checkpointing
+
+    logdir = tmp_path / "sharded"
+    summary = runner.train(_config(logdir, 4_000, workers=2, threads=1, holder_shards=2,
+                                   log_interval=2_000, **RAY_LEARNING))
+    assert summary["step"] == 4_000 and summary["target_syncs"] == 4_000 // 500
+    assert summary["updates"] >= summary["played"] // 5 - 2
+    agent = make_agent("n_step_q", num_actions=3)
+    size = sum(int(np.prod(v.shape)) for v in agent.trainable_variables)
+    assert summary["gradient_bytes"] == summary["updates"] * size * 4
+    agent.warm_up([1])
+    checkpointer = checkpointing.Checkpointer(str(logdir), agent.checkpoint_items())
+    checkpointer.restore_latest()
+    assert int(checkpointer.step.numpy()) == 4_000
+    assert int(agent.optimizer.iterations.numpy()) == 1 + summary["updates"]
+    resumed = runner.train(_config(logdir, 4_500, workers=0, **RAY_LEARNING))
+    assert resumed["step"] == 4_500
 
 
 def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
