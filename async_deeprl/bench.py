@@ -29,7 +29,9 @@ them (8 x 2, 4 x 4). For each shared-model run it also reports the updates the
 holder applied per second, the gradient megabytes it received per second, its
 busy share (time inside its update calls, summed over their concurrent calls,
 over wall time: near or above 100 % it is the bottleneck), and how long a
-worker's TF call waited for the holder's answer per update.
+worker's TF call waited for the holder's answer per update. `--holder_shards 1,2`
+measures each shared-model run once per shard count (with shards, the busy share
+is the busiest shard's).
 """
 
 import dataclasses
@@ -59,6 +61,9 @@ _WORKERS = flags.DEFINE_list(
     "workers", [], "Comma-separated worker-process counts: benchmark --workers runs (see the "
     "module docstring) with the first --threads value per worker, or with the i-th --threads "
     "value for the i-th worker count when both lists have the same length.")
+_HOLDER_SHARDS = flags.DEFINE_list(
+    "holder_shards", ["1"], "Comma-separated --holder_shards values: each --workers row's "
+    "shared-model run is measured once per value.")
 _ONE_JSON = flags.DEFINE_bool(
     "one_training_json", False, "Internal: measure one training run (first --threads and "
     "--algorithm) and print its figures as one JSON line.")
@@ -70,7 +75,7 @@ _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .p
 
 
 def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4,
-                         algorithm="one_step_q", workers=0, base=None):
+                         algorithm="one_step_q", workers=0, base=None, holder_shards=1):
     """Global agent steps/s of the real trainer, and where its threads' time went (for one
     process; with `workers` the aggregate rate of the shared-model run only). `base`: a
     TrainConfig whose settings the run keeps, instead of `game`, `action_repeat`, `algorithm`
@@ -81,7 +86,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
     with tempfile.TemporaryDirectory() as logdir:
         run = dict(logdir=logdir, threads=threads, total_frames=10**12, log_interval=10**11,
                    test_interval=0, seed=0, tf_servers=tf_servers, workers=workers,
-                   replay_initial=500)  # dqn: updates start within the warm-up
+                   holder_shards=holder_shards, replay_initial=500)  # dqn: updates start within the warm-up
         if base is None:
             config = TrainConfig(algorithm=algorithm, game=game, action_repeat=action_repeat,
                                  **run)
@@ -183,7 +188,7 @@ def _workers_bench():
                                                           algorithm)
     print(f"{max(1, cores // 2)} independent 2-thread processes: {independent:.0f} agent "
           f"steps/s in all ({', '.join(f'{r:.0f}' for r in each)})", flush=True)
-    print(f"{'workers':>7} {'threads':>7} {'env-only/s':>10} {'1 process/s':>11} "
+    print(f"{'workers':>7} {'threads':>7} {'shards':>6} {'env-only/s':>10} {'1 process/s':>11} "
           f"{'shared/s':>8} {'shared/independent':>18} {'updates/s':>9} {'MB in/s':>7} "
           f"{'holder busy':>11} {'wait ms/update':>14}", flush=True)
     rows = []
@@ -193,16 +198,20 @@ def _workers_bench():
                                         action_repeat=_ACTION_REPEAT.value)
         one = training_steps_per_s(_GAME.value, total, *args, _TF_SERVERS.value,
                                    _ACTION_REPEAT.value, algorithm)["train_steps_per_s"]
-        run = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
-                                   _ACTION_REPEAT.value, algorithm, workers=workers)
-        shared = run.pop("train_steps_per_s")
-        rows.append(dict(workers=workers, threads_per_worker=threads, env_only_steps_per_s=env_rate,
-                         one_process_steps_per_s=one, shared_model_steps_per_s=shared,
-                         shared_over_independent=shared / independent, **run))
-        print(f"{workers:>7} {threads:>7} {env_rate:>10.0f} {one:>11.0f} {shared:>8.0f} "
-              f"{shared / independent:>18.2f} {run['holder_updates_per_s']:>9.0f} "
-              f"{run['holder_mb_in_per_s']:>7.0f} {100 * run['holder_busy']:>10.0f}% "
-              f"{run['worker_wait_ms_per_update']:>14.1f}", flush=True)
+        for shards in (int(k) for k in _HOLDER_SHARDS.value):
+            run = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
+                                       _ACTION_REPEAT.value, algorithm, workers=workers,
+                                       holder_shards=shards)
+            shared = run.pop("train_steps_per_s")
+            rows.append(dict(workers=workers, threads_per_worker=threads, holder_shards=shards,
+                             env_only_steps_per_s=env_rate, one_process_steps_per_s=one,
+                             shared_model_steps_per_s=shared,
+                             shared_over_independent=shared / independent, **run))
+            print(f"{workers:>7} {threads:>7} {shards:>6} {env_rate:>10.0f} {one:>11.0f} "
+                  f"{shared:>8.0f} {shared / independent:>18.2f} "
+                  f"{run['holder_updates_per_s']:>9.0f} {run['holder_mb_in_per_s']:>7.0f} "
+                  f"{100 * run['holder_busy']:>10.0f}% {run['worker_wait_ms_per_update']:>14.1f}",
+                  flush=True)
     return dict(algorithm=algorithm, independent_processes=max(1, cores // 2),
                 independent_steps_per_s=independent, independent_each=each, rows=rows)
 
@@ -239,8 +248,10 @@ def _plot_workers(result, path, title):
             label="one process, W x T threads")
     ax.axhline(result["independent_steps_per_s"], color="gray", ls="--", lw=1,
                label=f"{result['independent_processes']} independent 2-thread processes, summed")
-    ax.set_xticks(x, [f"{r['workers']} x {r['threads_per_worker']}" for r in rows])
-    ax.set_xlabel("W x T")
+    ax.set_xticks(x, [f"{r['workers']} x {r['threads_per_worker']}"
+                      + (f"\n{r['holder_shards']} shards" if r.get("holder_shards", 1) > 1 else "")
+                      for r in rows], fontsize=7)
+    ax.set_xlabel("W x T (holder shards)")
     ax.set_ylabel(f"agent steps / s ({result['algorithm']})")
     _save(fig, ax, path, title)
 

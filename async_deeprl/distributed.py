@@ -33,6 +33,13 @@ What crosses between them:
 - the target network syncs in the holder when a granted block crosses a
   multiple of `--update_interval` (exactly once per interval);
 - the driver drains each worker's interval statistics before each log row.
+
+With `--holder_shards` K > 1 the model lives in K `shards.Shard` actors instead, each
+owning a slice of the flat weights, target network and optimizer statistics; a worker
+clips each gradient by its global norm, sends each shard its slice and puts the weights
+together from the K answers (`_ShardedStep`); the holder keeps the counter, tells the
+shards to sync their targets and gathers their slices into its agent before each
+checkpoint and test.
 """
 
 import os
