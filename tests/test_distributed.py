@@ -242,9 +242,9 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     from async_deeprl import checkpointing
 
     logdir = tmp_path / "sharded"
-    summary = runner.train(_config(logdir, 4_000, workers=2, threads=1, holder_shards=2,
-                                   log_interval=2_000, **RAY_LEARNING))
-    assert summary["step"] == 4_000 and summary["target_syncs"] == 4_000 // 500
+    summary = runner.train(_config(logdir, 3_000, workers=2, threads=1, holder_shards=2,
+                                   log_interval=1_500, **RAY_LEARNING))
+    assert summary["step"] == 3_000 and summary["target_syncs"] == 3_000 // 500
     assert summary["updates"] >= summary["played"] // 5 - 2
     agent = make_agent("n_step_q", num_actions=3)
     size = sum(int(np.prod(v.shape)) for v in agent.trainable_variables)
@@ -252,10 +252,10 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     agent.warm_up([1])
     checkpointer = checkpointing.Checkpointer(str(logdir), agent.checkpoint_items())
     checkpointer.restore_latest()
-    assert int(checkpointer.step.numpy()) == 4_000
+    assert int(checkpointer.step.numpy()) == 3_000
     assert int(agent.optimizer.iterations.numpy()) == 1 + summary["updates"]
-    resumed = runner.train(_config(logdir, 4_500, workers=0, **RAY_LEARNING))
-    assert resumed["step"] == 4_500
+    resumed = runner.train(_config(logdir, 3_500, workers=0, **RAY_LEARNING))
+    assert resumed["step"] == 3_500
 
 
 def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
