@@ -31,10 +31,12 @@ busy share (time inside its update calls, summed over their concurrent calls,
 over wall time: near or above 100 % it is the bottleneck), and how long a
 worker's TF call waited for the holder's answer per update. `--holder_shards 1,2`
 measures each shared-model run once per shard count (with shards, the busy share
-is the busiest shard's).
+is the busiest shard's); `--tf_threads 1,2` once per TF thread count of each Ray
+process (0: cores / workers, the trainer's default).
 """
 
 import dataclasses
+import itertools
 import json
 import os
 import platform
@@ -64,6 +66,10 @@ _WORKERS = flags.DEFINE_list(
 _HOLDER_SHARDS = flags.DEFINE_list(
     "holder_shards", ["1"], "Comma-separated --holder_shards values: each --workers row's "
     "shared-model run is measured once per value.")
+_TF_THREADS = flags.DEFINE_list(
+    "tf_threads", ["0"], "Comma-separated --tf_threads values (TF intra- and inter-op threads "
+    "of each Ray process; 0: cores / workers): each --workers row's shared-model run is "
+    "measured once per value and --holder_shards value.")
 _ONE_JSON = flags.DEFINE_bool(
     "one_training_json", False, "Internal: measure one training run (first --threads and "
     "--algorithm) and print its figures as one JSON line.")
@@ -75,7 +81,8 @@ _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .p
 
 
 def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4,
-                         algorithm="one_step_q", workers=0, base=None, holder_shards=1):
+                         algorithm="one_step_q", workers=0, base=None, holder_shards=1,
+                         tf_threads=0):
     """Global agent steps/s of the real trainer, and where its threads' time went (for one
     process; with `workers` the aggregate rate of the shared-model run only). `base`: a
     TrainConfig whose settings the run keeps, instead of `game`, `action_repeat`, `algorithm`
@@ -86,7 +93,8 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
     with tempfile.TemporaryDirectory() as logdir:
         run = dict(logdir=logdir, threads=threads, total_frames=10**12, log_interval=10**11,
                    test_interval=0, seed=0, tf_servers=tf_servers, workers=workers,
-                   holder_shards=holder_shards, replay_initial=500)  # dqn: updates start within the warm-up
+                   holder_shards=holder_shards, tf_threads=tf_threads,
+                   replay_initial=500)  # dqn: updates start within the warm-up
         if base is None:
             config = TrainConfig(algorithm=algorithm, game=game, action_repeat=action_repeat,
                                  **run)
@@ -188,7 +196,7 @@ def _workers_bench():
                                                           algorithm)
     print(f"{max(1, cores // 2)} independent 2-thread processes: {independent:.0f} agent "
           f"steps/s in all ({', '.join(f'{r:.0f}' for r in each)})", flush=True)
-    print(f"{'workers':>7} {'threads':>7} {'shards':>6} {'env-only/s':>10} {'1 process/s':>11} "
+    print(f"{'workers':>7} {'threads':>7} {'shards':>6} {'tf thr':>6} {'env-only/s':>10} {'1 process/s':>11} "
           f"{'shared/s':>8} {'shared/independent':>18} {'updates/s':>9} {'MB in/s':>7} "
           f"{'holder busy':>11} {'wait ms/update':>14}", flush=True)
     rows = []
@@ -198,16 +206,19 @@ def _workers_bench():
                                         action_repeat=_ACTION_REPEAT.value)
         one = training_steps_per_s(_GAME.value, total, *args, _TF_SERVERS.value,
                                    _ACTION_REPEAT.value, algorithm)["train_steps_per_s"]
-        for shards in (int(k) for k in _HOLDER_SHARDS.value):
+        for shards, tf_threads in itertools.product(
+                [int(k) for k in _HOLDER_SHARDS.value], [int(n) for n in _TF_THREADS.value]):
             run = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
                                        _ACTION_REPEAT.value, algorithm, workers=workers,
-                                       holder_shards=shards)
+                                       holder_shards=shards, tf_threads=tf_threads)
             shared = run.pop("train_steps_per_s")
             rows.append(dict(workers=workers, threads_per_worker=threads, holder_shards=shards,
+                             tf_threads=tf_threads or max(1, cores // workers),
                              env_only_steps_per_s=env_rate, one_process_steps_per_s=one,
                              shared_model_steps_per_s=shared,
                              shared_over_independent=shared / independent, **run))
-            print(f"{workers:>7} {threads:>7} {shards:>6} {env_rate:>10.0f} {one:>11.0f} "
+            print(f"{workers:>7} {threads:>7} {shards:>6} {rows[-1]['tf_threads']:>6} "
+                  f"{env_rate:>10.0f} {one:>11.0f} "
                   f"{shared:>8.0f} {shared / independent:>18.2f} "
                   f"{run['holder_updates_per_s']:>9.0f} {run['holder_mb_in_per_s']:>7.0f} "
                   f"{100 * run['holder_busy']:>10.0f}% {run['worker_wait_ms_per_update']:>14.1f}",
@@ -250,6 +261,7 @@ def _plot_workers(result, path, title):
                label=f"{result['independent_processes']} independent 2-thread processes, summed")
     ax.set_xticks(x, [f"{r['workers']} x {r['threads_per_worker']}"
                       + (f"\n{r['holder_shards']} shards" if r.get("holder_shards", 1) > 1 else "")
+                      + (f"\n{r['tf_threads']} TF thr." if len(_TF_THREADS.value) > 1 else "")
                       for r in rows], fontsize=7)
     ax.set_xlabel("W x T (holder shards)")
     ax.set_ylabel(f"agent steps / s ({result['algorithm']})")

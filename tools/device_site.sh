@@ -10,7 +10,7 @@
 # back (the machine forgets /tmp 30 s after a call):
 #   run carry=[".whl/p1"]  command: mkdir -p /tmp/w && cat .whl/p1/* > /tmp/w/s.tar.xz
 #   run carry=[".whl/p2"]  command: cat .whl/p2/* >> /tmp/w/s.tar.xz
-#   run carry=[".whl/p3", ".whl/run"]  command: source .whl/run/unpack.sh && python3 -m async_deeprl.bench --workers 8 --threads 2 --holder_shards 1,2,4 --seconds 10 --warmup 3 --out $OUT/bench16_shards
+#   run carry=[".whl/p3", ".whl/run"]  command: source .whl/run/unpack.sh && python3 -m async_deeprl.bench --workers 8 --threads 2 --holder_shards 1,2,4 --tf_threads 0,1 --seconds 10 --warmup 3 --out $OUT/bench16_shards
 # Used on 2026-12-04: the site is 966 MB unpacked, 180 MB as .tar.xz (headers, Ray's Java jars
 # and RLlib left out, shared libraries stripped of their symbol tables); 3 calls of ~0.2 s each
 # and ~15 s to unpack on the device.
