@@ -179,7 +179,7 @@ class Holder:
     def weights(self, known_target_version=-1, online=None):
         """({model name: flat weights}, target version): the target network only if it
         synced since `known_target_version`; `online`: the online weights, when the caller
-        has them already."""
+        has them already. With shards: every network, gathered from them."""
         version = self._target_version
         if self._shards:
             with self._model_lock:
