@@ -213,11 +213,10 @@ class Holder:
         (path, T, frames). A write fault raises faults.WriteError (one line)."""
         with self._lock:
             step, frames = self._step, self._frames
-        if self._shards:
-            with self._model_lock:
+        with self._model_lock:
+            if self._shards:
                 self._gather_shards()
-                return self.checkpointer.save(step, frames), step, frames
-        return self.checkpointer.save(step, frames), step, frames
+            return self.checkpointer.save(step, frames), step, frames
 
 
 class _BlockCounter:
