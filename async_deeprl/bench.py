@@ -32,7 +32,8 @@ over wall time: near or above 100 % it is the bottleneck), and how long a
 worker's TF call waited for the holder's answer per update. `--holder_shards 1,2`
 measures each shared-model run once per shard count (with shards, the busy share
 is the busiest shard's); `--tf_threads 1,2` once per TF thread count of each Ray
-process (0: cores / workers, the trainer's default).
+process (0: cores / workers, the trainer's default); `--gradients_per_message 1,4`
+once per number of segment gradients a worker sends in one message.
 """
 
 import dataclasses
@@ -70,6 +71,10 @@ _TF_THREADS = flags.DEFINE_list(
     "tf_threads", ["0"], "Comma-separated --tf_threads values (TF intra- and inter-op threads "
     "of each Ray process; 0: cores / workers): each --workers row's shared-model run is "
     "measured once per value and --holder_shards value.")
+_PER_MESSAGE = flags.DEFINE_list(
+    "gradients_per_message", ["1"], "Comma-separated --gradients_per_message values (segment "
+    "gradients a worker sends to the holder in one message): each --workers row's shared-model "
+    "run is measured once per value (and per --holder_shards and --tf_threads value).")
 _ONE_JSON = flags.DEFINE_bool(
     "one_training_json", False, "Internal: measure one training run (first --threads and "
     "--algorithm) and print its figures as one JSON line.")
@@ -82,7 +87,7 @@ _OUT = flags.DEFINE_string("out", "runs/bench", "Path prefix of the .json and .p
 
 def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repeat=4,
                          algorithm="one_step_q", workers=0, base=None, holder_shards=1,
-                         tf_threads=0):
+                         tf_threads=0, gradients_per_message=1):
     """Global agent steps/s of the real trainer, and where its threads' time went (for one
     process; with `workers` the aggregate rate of the shared-model run only). `base`: a
     TrainConfig whose settings the run keeps, instead of `game`, `action_repeat`, `algorithm`
@@ -94,6 +99,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
         run = dict(logdir=logdir, threads=threads, total_frames=10**12, log_interval=10**11,
                    test_interval=0, seed=0, tf_servers=tf_servers, workers=workers,
                    holder_shards=holder_shards, tf_threads=tf_threads,
+                   gradients_per_message=gradients_per_message,
                    replay_initial=500)  # dqn: updates start within the warm-up
         if base is None:
             config = TrainConfig(algorithm=algorithm, game=game, action_repeat=action_repeat,
@@ -162,6 +168,7 @@ def _shared_model_rate(trainer, stop, seconds, warmup):
     wall, updates = t1 - t0, max(x1["updates"] - x0["updates"], 1)
     return dict(train_steps_per_s=(s1 - s0) / wall,
                 holder_updates_per_s=(x1["updates"] - x0["updates"]) / wall,
+                holder_messages_per_s=(x1["messages"] - x0["messages"]) / wall,
                 holder_mb_in_per_s=(x1["bytes_in"] - x0["bytes_in"]) / wall / 1e6,
                 holder_busy=(x1["busy_seconds"] - x0["busy_seconds"]) / wall,
                 worker_wait_ms_per_update=1e3 * (x1["wait_seconds"] - x0["wait_seconds"]) / updates)
@@ -196,8 +203,9 @@ def _workers_bench():
                                                           algorithm)
     print(f"{max(1, cores // 2)} independent 2-thread processes: {independent:.0f} agent "
           f"steps/s in all ({', '.join(f'{r:.0f}' for r in each)})", flush=True)
-    print(f"{'workers':>7} {'threads':>7} {'shards':>6} {'tf thr':>6} {'env-only/s':>10} {'1 process/s':>11} "
-          f"{'shared/s':>8} {'shared/independent':>18} {'updates/s':>9} {'MB in/s':>7} "
+    print(f"{'workers':>7} {'threads':>7} {'shards':>6} {'tf thr':>6} {'grad/msg':>8} "
+          f"{'env-only/s':>10} {'1 process/s':>11} "
+          f"{'shared/s':>8} {'shared/independent':>18} {'updates/s':>9} {'msgs/s':>6} {'MB in/s':>7} "
           f"{'holder busy':>11} {'wait ms/update':>14}", flush=True)
     rows = []
     for workers, threads in zip(counts, per_worker):
@@ -206,21 +214,26 @@ def _workers_bench():
                                         action_repeat=_ACTION_REPEAT.value)
         one = training_steps_per_s(_GAME.value, total, *args, _TF_SERVERS.value,
                                    _ACTION_REPEAT.value, algorithm)["train_steps_per_s"]
-        for shards, tf_threads in itertools.product(
-                [int(k) for k in _HOLDER_SHARDS.value], [int(n) for n in _TF_THREADS.value]):
+        for shards, tf_threads, per_message in itertools.product(
+                [int(k) for k in _HOLDER_SHARDS.value], [int(n) for n in _TF_THREADS.value],
+                [int(k) for k in _PER_MESSAGE.value]):
             run = training_steps_per_s(_GAME.value, threads, *args, _TF_SERVERS.value,
                                        _ACTION_REPEAT.value, algorithm, workers=workers,
-                                       holder_shards=shards, tf_threads=tf_threads)
+                                       holder_shards=shards, tf_threads=tf_threads,
+                                       gradients_per_message=per_message)
             shared = run.pop("train_steps_per_s")
             rows.append(dict(workers=workers, threads_per_worker=threads, holder_shards=shards,
                              tf_threads=tf_threads or max(1, cores // workers),
+                             gradients_per_message=per_message,
                              env_only_steps_per_s=env_rate, one_process_steps_per_s=one,
                              shared_model_steps_per_s=shared,
                              shared_over_independent=shared / independent, **run))
             print(f"{workers:>7} {threads:>7} {shards:>6} {rows[-1]['tf_threads']:>6} "
+                  f"{per_message:>8} "
                   f"{env_rate:>10.0f} {one:>11.0f} "
                   f"{shared:>8.0f} {shared / independent:>18.2f} "
-                  f"{run['holder_updates_per_s']:>9.0f} {run['holder_mb_in_per_s']:>7.0f} "
+                  f"{run['holder_updates_per_s']:>9.0f} {run['holder_messages_per_s']:>6.0f} "
+                  f"{run['holder_mb_in_per_s']:>7.0f} "
                   f"{100 * run['holder_busy']:>10.0f}% {run['worker_wait_ms_per_update']:>14.1f}",
                   flush=True)
     return dict(algorithm=algorithm, independent_processes=max(1, cores // 2),
@@ -262,6 +275,8 @@ def _plot_workers(result, path, title):
     ax.set_xticks(x, [f"{r['workers']} x {r['threads_per_worker']}"
                       + (f"\n{r['holder_shards']} shards" if r.get("holder_shards", 1) > 1 else "")
                       + (f"\n{r['tf_threads']} TF thr." if len(_TF_THREADS.value) > 1 else "")
+                      + (f"\n{r['gradients_per_message']} grad./msg"
+                         if len(_PER_MESSAGE.value) > 1 else "")
                       for r in rows], fontsize=7)
     ax.set_xlabel("W x T (holder shards)")
     ax.set_ylabel(f"agent steps / s ({result['algorithm']})")

@@ -135,6 +135,12 @@ class TrainConfig:
         "contiguous slice of the flat weights and of the optimizer's statistics and applying "
         "that slice of every update (a worker clips each gradient by its global norm before "
         "slicing it); 1: one holder process applies whole updates.", low=1, high=64)
+    gradients_per_message: int = setting(
+        1, "--workers > 0: segment gradients a worker gathers before sending them to the holder "
+        "in one message (applied there one after another, each its own update); its weights "
+        "refresh with each message, so it acts up to this many of its own updates behind. 1: "
+        "every TF call that finishes a segment sends (the paper's per-segment refresh).",
+        low=1, high=64)
     ray_address: Optional[str] = setting(
         None, "--workers > 0: address of a running Ray cluster to join (e.g. 10.0.0.1:6379, or "
         "'auto'); unset: a local Ray instance starts and stops with the run.", shown="local")
@@ -192,6 +198,8 @@ class TrainConfig:
             raise ConfigError("--ray_address needs --workers > 0")
         if self.holder_shards > 1 and not self.workers:
             raise ConfigError("--holder_shards > 1 needs --workers > 0")
+        if self.gradients_per_message > 1 and not self.workers:
+            raise ConfigError("--gradients_per_message > 1 needs --workers > 0")
 
     def _check_replay(self):
         """The buffer must give each thread a ring and hold --replay_initial sampleable

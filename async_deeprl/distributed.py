@@ -29,7 +29,11 @@ What crosses between them:
   step, and answers with the new online weights (and the target network's
   when it has synced since the worker last had them). So a worker's weights
   are at most one of its own updates stale, plus what other workers applied
-  meanwhile, as an A3C thread's local copy refreshed every segment;
+  meanwhile, as an A3C thread's local copy refreshed every segment. With
+  `--gradients_per_message` k > 1 a worker keeps its finished segments'
+  gradients until it has k, sends them as one [k, size] array (one round trip
+  instead of k; each still its own update in the holder) and acts up to k of
+  its own updates behind; a stopping worker sends what it still holds;
 - the target network syncs in the holder when a granted block crosses a
   multiple of `--update_interval` (exactly once per interval);
 - the driver drains each worker's interval statistics before each log row.
@@ -91,6 +95,7 @@ class Holder:
         self._played = 0  # steps the workers reported played, this run
         self.target_syncs = 0
         self.updates = 0
+        self.messages = 0  # calls of `apply`, each with one or more updates
         self.bytes_in = 0
         self.busy_seconds = 0.0  # in `apply`, summed over its concurrent calls
         self._model_lock = threading.Lock()  # the agent, while shards' slices load into it
@@ -162,8 +167,8 @@ class Holder:
             self._played += played
 
     def apply(self, gradients, known_target_version):
-        """Applies each segment's flat gradient (`transport`) in turn; returns
-        `weights(known_target_version)`."""
+        """Applies each segment's flat gradient (`transport`; rows of one [k, size] array) in
+        turn; returns `weights(known_target_version)`."""
         start = time.perf_counter()
         lr = np.float32(_learning_rate(self.config, self._step))
         online = None
@@ -172,6 +177,7 @@ class Holder:
         answer = self.weights(known_target_version, online)
         with self._lock:
             self.updates += len(gradients)
+            self.messages += 1
             self.bytes_in += sum(flat.nbytes for flat in gradients)
             self.busy_seconds += time.perf_counter() - start
         return answer
@@ -194,16 +200,17 @@ class Holder:
         return weights, version
 
     def progress(self, transport_stats=False):
-        """The counters; with `transport_stats`, the updates, gradient bytes and busy seconds
-        of the shards when there are any (updates: shard 0's, each update reaches every shard;
+        """The counters; with `transport_stats`, the updates, messages, gradient bytes and busy
+        seconds of the shards when there are any (updates and messages: shard 0's, each reaches
+        every shard;
         bytes: summed; busy: the busiest shard's)."""
         progress = dict(step=self._step, frames=self._frames, played=self._played,
                         target_syncs=self.target_syncs,
-                        updates=self.updates, bytes_in=self.bytes_in,
+                        updates=self.updates, messages=self.messages, bytes_in=self.bytes_in,
                         busy_seconds=self.busy_seconds)
         if transport_stats and self._shards:
             stats = ray.get([shard.stats.remote() for shard in self._shards])
-            progress.update(updates=stats[0]["updates"],
+            progress.update(updates=stats[0]["updates"], messages=stats[0]["messages"],
                             bytes_in=sum(s["bytes_in"] for s in stats),
                             busy_seconds=max(s["busy_seconds"] for s in stats))
         return progress
@@ -265,25 +272,58 @@ class _BlockCounter:
             ray.get(self._holder.release.remote(unused, *self._report()))
 
 
+class GradientBatcher:
+    """A worker's finished segments' flat gradients, sent `per_message` at a time
+    (`--gradients_per_message`): `add(gradients)` returns the first `per_message` pending ones
+    as one [k, size] array once there are that many, else None; `flush()` returns all that
+    are pending (None when none). Thread-safe."""
+
+    def __init__(self, per_message=1):
+        self._per_message = per_message
+        self._pending = []
+        self._lock = threading.Lock()
+
+    def add(self, gradients, flush=False):
+        with self._lock:
+            self._pending.extend(gradients)
+            if not self._pending or (len(self._pending) < self._per_message and not flush):
+                return None
+            count = len(self._pending) if flush else self._per_message
+            batch, self._pending = self._pending[:count], self._pending[count:]
+        return np.stack(batch)
+
+    def flush(self):
+        return self.add([], flush=True)
+
+
 class _RemoteStep:
     """A worker's TF call path: gradients of the finished segments to the holder, its new
     weights back, then one local acting call for every waiting thread."""
 
-    def __init__(self, agent, holder):
+    def __init__(self, agent, holder, per_message=1):
         self._agent, self._flat, self._holder = agent, transport.FlatAgent(agent), holder
         self._target_version = -1
         self._lock = threading.Lock()
+        self._batcher = GradientBatcher(per_message)
         self.wait_seconds = 0.0  # waiting for the holder's answers (its threads blocked)
 
     def _gradients(self, *args):
         return self._flat.gradients(*args)
 
-    def refresh(self, gradients=()):
+    def flush(self):
+        """Sends the gradients still pending (a stopping worker's last updates)."""
+        batch = self._batcher.flush()
+        if batch is not None:
+            self.refresh(batch)
+
+    def refresh(self, gradients=None):
+        """Sends `gradients` ([k, size]: k updates, applied in turn) and loads the holder's
+        answer; None: only reads the shared weights."""
         with self._lock:
             known = self._target_version
         start = time.perf_counter()
-        if gradients:
-            weights, version = ray.get(self._holder.apply.remote(list(gradients), known))
+        if gradients is not None:
+            weights, version = ray.get(self._holder.apply.remote(gradients, known))
         else:
             weights, version = ray.get(self._holder.weights.remote(known))
         with self._lock:
@@ -300,8 +340,9 @@ class _RemoteStep:
             stats[i] = values.numpy()
             if np.all(np.isfinite(stats[i])):  # A non-finite update is skipped, as in one process.
                 gradients.append(flat.numpy())
-        if any(args is not None for args in updates):
-            self.refresh(gradients)
+        batch = self._batcher.add(gradients)
+        if batch is not None:
+            self.refresh(batch)
         return dispatch.act_batch(self._agent, states, stats)
 
 
@@ -311,8 +352,8 @@ class _ShardedStep(_RemoteStep):
     rate of this worker's view of the global step; the new weights put together from the K
     answers."""
 
-    def __init__(self, agent, holder, shard_names, learning_rate):
-        super().__init__(agent, holder)
+    def __init__(self, agent, holder, shard_names, learning_rate, per_message=1):
+        super().__init__(agent, holder, per_message)
         self._shards = [ray.get_actor(name) for name in shard_names]
         self._learning_rate = learning_rate
         size = sum(int(np.prod(v.shape)) for v in agent.trainable_variables)
@@ -323,13 +364,13 @@ class _ShardedStep(_RemoteStep):
     def _gradients(self, *args):
         return self._flat.clipped_gradients(*args)
 
-    def refresh(self, gradients=()):
+    def refresh(self, gradients=None):
         lr = np.float32(self._learning_rate())
         with self._lock:
             known = list(self._versions)
         start = time.perf_counter()
-        if gradients:
-            refs = [shard.apply.remote([g[a:b] for g in gradients], lr, version)
+        if gradients is not None:
+            refs = [shard.apply.remote(np.ascontiguousarray(gradients[:, a:b]), lr, version)
                     for shard, (a, b), version in zip(self._shards, self._bounds, known)]
         else:
             refs = [shard.read.remote(version) for shard, version in zip(self._shards, known)]
@@ -390,9 +431,10 @@ class Worker:
         shard_names = ray.get(self._holder.shard_names.remote())
         if shard_names:
             step = _ShardedStep(agent, self._holder, shard_names,
-                                lambda: _learning_rate(cfg, counter.value))
+                                lambda: _learning_rate(cfg, counter.value),
+                                cfg.gradients_per_message)
         else:
-            step = _RemoteStep(agent, self._holder)
+            step = _RemoteStep(agent, self._holder, cfg.gradients_per_message)
         self._remote_step = step
         step.refresh()
         dispatcher = dispatch.make_dispatcher(step, cfg.tf_servers)
@@ -418,6 +460,7 @@ class Worker:
         for t in threads:
             t.join()
         dispatcher.close()
+        step.flush()
         counter.release()
         for env in envs:
             env.close()
@@ -507,11 +550,12 @@ class DistributedTrainer(runner.Trainer):
         return self.config.workers * self.config.threads
 
     def transport_stats(self):
-        """For benchmarks: {updates, bytes_in, busy_seconds} of the holder and wait_seconds
+        """For benchmarks: {updates, messages, bytes_in, busy_seconds} of the holder and wait_seconds
         (summed over the workers: their TF calls waiting for the holder's answers) so far."""
         progress = _call(self.holder.progress.remote(True))
         waits = ray.get([worker.wait_seconds.remote() for worker in self._workers])
-        return dict(updates=progress["updates"], bytes_in=progress["bytes_in"],
+        return dict(updates=progress["updates"], messages=progress["messages"],
+                    bytes_in=progress["bytes_in"],
                     busy_seconds=progress["busy_seconds"], wait_seconds=float(sum(waits)))
 
     def describe_learners(self):
@@ -625,6 +669,7 @@ class DistributedTrainer(runner.Trainer):
         try:
             totals = self.counter.freeze()
             self.target_syncs, self.updates = totals["target_syncs"], totals["updates"]
+            self.messages = totals["messages"]
             self.bytes_in, self.played = totals["bytes_in"], totals["played"]
         finally:
             try:
@@ -638,9 +683,9 @@ class DistributedTrainer(runner.Trainer):
     def run(self):
         """As `runner.Trainer.run`; the summary adds the steps the workers played, their
         restarts (and the global step each restarted worker was seeded at), and the updates
-        (and gradient bytes) the holder applied."""
+        (the messages that carried them, and their gradient bytes) the holder applied."""
         summary = super().run()
         summary.update(played=self.played, worker_restarts=self.worker_restarts,
                        restart_steps=list(self.restart_steps), updates=self.updates,
-                       gradient_bytes=self.bytes_in)
+                       messages=self.messages, gradient_bytes=self.bytes_in)
         return summary

@@ -37,7 +37,7 @@ class Shard:
         self._target = None if state["target"] is None else np.array(state["target"])
         self._version = 0  # target syncs so far
         self._lock = threading.Lock()
-        self.updates, self.bytes_in, self.busy_seconds = 0, 0, 0.0
+        self.updates, self.messages, self.bytes_in, self.busy_seconds = 0, 0, 0, 0.0
 
         def apply(gradient, learning_rate):
             self._optimizer.learning_rate.assign(learning_rate)
@@ -57,6 +57,7 @@ class Shard:
         answer = self.read(known_version, online)
         with self._lock:
             self.updates += len(gradients)
+            self.messages += 1
             self.bytes_in += sum(g.nbytes for g in gradients)
             self.busy_seconds += time.perf_counter() - start
         return answer
@@ -91,7 +92,7 @@ class Shard:
 
     def stats(self):
         with self._lock:
-            return dict(updates=self.updates, bytes_in=self.bytes_in,
+            return dict(updates=self.updates, messages=self.messages, bytes_in=self.bytes_in,
                         busy_seconds=self.busy_seconds)
 
 

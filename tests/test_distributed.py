@@ -142,6 +142,27 @@ def test_dqn_and_ray_address_without_workers_are_refused():
         TrainConfig(algorithm="dqn", workers=2).validate()
     with pytest.raises(ConfigError, match="--ray_address needs --workers > 0"):
         TrainConfig(ray_address="auto").validate()
+    with pytest.raises(ConfigError, match="--gradients_per_message > 1 needs --workers > 0"):
+        TrainConfig(gradients_per_message=4).validate()
+
+
+def test_a_worker_sends_its_gradients_k_at_a_time_in_arrival_order():
+    """--gradients_per_message 3: the gradients of successive TF calls (one or several segments
+    each) leave as [3, size] arrays in the order they were computed, the rest waits; a stopping
+    worker's flush sends whatever is left, and nothing when nothing is."""
+    from async_deeprl.distributed import GradientBatcher
+
+    batcher = GradientBatcher(3)
+    g = [np.full(4, i, np.float32) for i in range(6)]
+    assert batcher.add([g[0]]) is None
+    assert batcher.add([]) is None
+    np.testing.assert_array_equal(batcher.add([g[1], g[2], g[3]]), np.stack(g[:3]))
+    assert batcher.add([g[4]]) is None
+    np.testing.assert_array_equal(batcher.flush(), np.stack(g[3:5]))
+    assert batcher.flush() is None
+    each = GradientBatcher()  # the default: every call that finished a segment sends
+    np.testing.assert_array_equal(each.add([g[5]]), g[5][None])
+    assert each.add([]) is None  # a call whose update was not finite sends nothing
 
 
 def _config(logdir, total, workers, **extra):
@@ -236,16 +257,18 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
 
 
 def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tmp_path):
-    """--holder_shards 2: every update reaches both shards (gradient bytes = updates x the
-    whole gradient), and the checkpoint holds the shards' state: its optimizer step count is
+    """--holder_shards 2 (and --gradients_per_message 3): every update reaches both shards
+    (gradient bytes = updates x the whole gradient), and the checkpoint holds the shards' state: its optimizer step count is
     the warm-up's 1 plus every update applied. The logdir then resumes in one process."""
     from async_deeprl import checkpointing
 
     logdir = tmp_path / "sharded"
     summary = runner.train(_config(logdir, 3_000, workers=2, threads=1, holder_shards=2,
-                                   log_interval=1_500, **RAY_LEARNING))
+                                   gradients_per_message=3, log_interval=1_500, **RAY_LEARNING))
     assert summary["step"] == 3_000 and summary["target_syncs"] == 3_000 // 500
     assert summary["updates"] >= summary["played"] // 5 - 2
+    # 3 updates a message, but each worker's last (its flush at the stop) may carry 1 or 2.
+    assert 3 * summary["messages"] - 2 * 2 <= summary["updates"] <= 3 * summary["messages"]
     agent = make_agent("n_step_q", num_actions=3)
     size = sum(int(np.prod(v.shape)) for v in agent.trainable_variables)
     assert summary["gradient_bytes"] == summary["updates"] * size * 4
@@ -262,7 +285,8 @@ def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
     logdir = str(tmp_path / "driver")
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
            "--action_repeat", "1", "--threads", "1", "--workers", "2", "--log_interval", "500",
-           "--test_interval", "0", "--seed", "0", "--logdir", logdir]
+           "--test_interval", "0", "--seed", "0", "--gradients_per_message", "2",
+           "--logdir", logdir]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(cmd + ["--total_frames", "10000000"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env)
