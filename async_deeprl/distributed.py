@@ -171,14 +171,12 @@ class Holder:
         turn; returns `weights(known_target_version)`."""
         start = time.perf_counter()
         lr = np.float32(_learning_rate(self.config, self._step))
-        online = None
-        for flat in gradients:
-            online = self.flat.apply(flat, lr)  # the online weights right after this update
+        online = self.flat.apply(gradients, lr)  # the online weights after the last update
         answer = self.weights(known_target_version, online)
         with self._lock:
             self.updates += len(gradients)
             self.messages += 1
-            self.bytes_in += sum(flat.nbytes for flat in gradients)
+            self.bytes_in += gradients.nbytes
             self.busy_seconds += time.perf_counter() - start
         return answer
 

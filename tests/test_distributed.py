@@ -67,7 +67,7 @@ def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
         stats = one.update(*args, lr).numpy()
         worker_stats, flat = flat_worker.gradients(*args, lr)
         assert flat.shape == (size,)
-        new = flat_holder.apply(flat.numpy(), lr)
+        new = flat_holder.apply(flat.numpy()[None], lr)
         np.testing.assert_array_equal(new, flat_holder.weights(["online"])["online"])
         flat_worker.set_weights(dict(online=new))
         np.testing.assert_allclose(worker_stats.numpy(), stats, rtol=1e-5)
@@ -75,6 +75,36 @@ def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
                        worker.online.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
         np.testing.assert_array_equal(b, c)
+
+
+@pytest.mark.parametrize("algorithm,optimizer", [("one_step_q", "rmsprop"), ("n_step_q", "adam")])
+def test_holder_applies_the_rows_of_one_message_as_that_many_updates(algorithm, optimizer):
+    """`FlatAgent.apply` of a [3, size] message (one compiled call) moves the weights, the
+    optimizer's statistics and its step count as three `apply_gradients` calls in turn."""
+    from async_deeprl import transport
+
+    one, fused = (make_agent(algorithm, optimizer=optimizer) for _ in range(2))
+    for agent in (one, fused):
+        agent.warm_up([1])
+    fused.set_weights(one.get_weights())
+    flat_one, flat_fused = transport.FlatAgent(one), transport.FlatAgent(fused)
+    flat_fused.set_optimizer_state(flat_one.optimizer_state())
+    sizes = [int(np.prod(v.shape)) for v in one.trainable_variables]
+    rows = np.random.default_rng(0).normal(0, 1e-2, (3, sum(sizes))).astype(np.float32)
+    start = flat_one.weights(["online"])["online"]
+    lr = np.float32(1e-3)
+    for row in rows:
+        one.apply_gradients([part.reshape(v.shape) for part, v in
+                             zip(np.split(row, np.cumsum(sizes)[:-1]), one.trainable_variables)],
+                            lr)
+    new = flat_fused.apply(rows, lr)
+    expected = flat_one.optimizer_state()
+    assert flat_fused.optimizer_state()["iterations"] == expected["iterations"]
+    for kind, values in flat_fused.optimizer_state().items():
+        np.testing.assert_allclose(values, expected[kind], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(new, flat_one.weights(["online"])["online"], rtol=1e-5,
+                               atol=1e-7)
+    assert np.abs(new - start).max() > 1e-4  # the updates moved the weights
 
 
 @pytest.mark.parametrize("algorithm,optimizer", [("one_step_q", "rmsprop"), ("a3c", "rmsprop"),
