@@ -25,22 +25,24 @@ def _sizes(variables):
     return [int(np.prod(v.shape)) for v in variables]
 
 
-def _flatten(tensors):
+def flatten(tensors):
+    """The tensors as one flat vector, in order (inside a TF function)."""
     return tf.concat([tf.reshape(t, [-1]) for t in tensors], axis=0)
 
 
-def _split(flat, variables):
+def split(flat, variables):
+    """`flatten`'s inverse: the flat vector cut into tensors of the variables' shapes."""
     parts = tf.split(flat, _sizes(variables))
     return [tf.reshape(p, v.shape) for p, v in zip(parts, variables)]
 
 
 def _reader(variables):
-    return tf.function(lambda: _flatten(variables))
+    return tf.function(lambda: flatten(variables))
 
 
 def _writer(variables):
     def assign(flat):
-        for variable, part in zip(variables, _split(flat, variables)):
+        for variable, part in zip(variables, split(flat, variables)):
             variable.assign(part)
         return tf.constant(True)
 
@@ -95,13 +97,13 @@ class FlatAgent:
         trainable = agent.trainable_variables
         size = sum(_sizes(trainable))
         self._flatten_grads = tf.function(
-            _flatten, input_signature=[[tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
+            flatten, input_signature=[[tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
         online = self._models["online"].weights
 
         def apply(rows, learning_rate):
             for i in tf.range(tf.shape(rows)[0]):  # each row its own update, in turn
-                agent.apply_gradients(_split(rows[i], trainable), learning_rate)
-            return _flatten(online)
+                agent.apply_gradients(split(rows[i], trainable), learning_rate)
+            return flatten(online)
 
         # One compiled call for all the rows of a message, with XLA as the agent's own update:
         # 1.9 against 4.3 ms per update for 8 rows applied one call each (RMSProp, Atari
@@ -113,7 +115,7 @@ class FlatAgent:
         clip = agent.optimizer.global_clipnorm
 
         def clipped(grads):
-            return _flatten(tf.clip_by_global_norm(grads, clip)[0] if clip else grads)
+            return flatten(tf.clip_by_global_norm(grads, clip)[0] if clip else grads)
 
         self._flatten_clipped = tf.function(clipped, input_signature=[
             [tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
@@ -127,13 +129,13 @@ class FlatAgent:
         return stats, self._flatten_clipped(grads)
 
     def optimizer_state(self):
-        state = {kind: _flatten(slots).numpy() for kind, slots in self._slots().items()}
+        state = {kind: flatten(slots).numpy() for kind, slots in self._slots().items()}
         state["iterations"] = int(self._agent.optimizer.iterations.numpy())
         return state
 
     def set_optimizer_state(self, state):
         for kind, slots in self._slots().items():
-            for slot, part in zip(slots, _split(tf.constant(state[kind]), slots)):
+            for slot, part in zip(slots, split(tf.constant(state[kind]), slots)):
                 slot.assign(part)
         self._agent.optimizer.iterations.assign(state["iterations"])
 

@@ -28,13 +28,13 @@ def main(tf_threads=1, k=8, messages=30):
     lr = np.float32(7e-4)
 
     def one_row(row, learning_rate):
-        agent.apply_gradients(transport._split(row, trainable), learning_rate)
-        return transport._flatten(online)
+        agent.apply_gradients(transport.split(row, trainable), learning_rate)
+        return transport.flatten(online)
 
     def all_rows(many, learning_rate):
         for i in tf.range(tf.shape(many)[0]):
-            agent.apply_gradients(transport._split(many[i], trainable), learning_rate)
-        return transport._flatten(online)
+            agent.apply_gradients(transport.split(many[i], trainable), learning_rate)
+        return transport.flatten(online)
 
     row_spec, rows_spec = tf.TensorSpec([size], tf.float32), tf.TensorSpec([None, size], tf.float32)
     lr_spec = tf.TensorSpec([], tf.float32)
