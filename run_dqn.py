@@ -13,7 +13,6 @@ import sys
 import time
 
 from absl import app
-from absl import logging
 
 from async_deeprl import settings, tf_logs
 from async_deeprl.config import EvalConfig, TrainConfig
@@ -27,7 +26,6 @@ EVAL_FLAGS = settings.define_flags(EvalConfig, _MODULE)
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.WARNING)  # Progress goes to stdout; TF's INFO lines are noise.
     # Imported here so that --help and flag errors do not pay for TensorFlow.
     tf_logs.import_quietly()  # TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow's start-up lines.
     from async_deeprl import agents, checkpointing, environment, evaluation, faults, metrics

@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from async_deeprl import tf_logs
 from async_deeprl.env_timing import cpu_name, env_only_steps_per_s
@@ -324,7 +324,6 @@ def _train_settings():
 
 def main(argv):
     del argv
-    logging.set_verbosity(logging.WARNING)  # TF's Python INFO lines (checkpoint saves) are noise.
     tf_logs.import_quietly()
     if _ONE_JSON.value:
         print(json.dumps(training_steps_per_s(

@@ -27,7 +27,7 @@ import os
 import time
 
 import numpy as np
-from absl import app, flags, logging
+from absl import app, flags
 
 from async_deeprl import tf_logs
 
@@ -83,7 +83,6 @@ def measure(game, threads, seconds, act_batch, learn_batch, action_repeat=4, id_
 
 def main(argv):
     del argv
-    logging.set_verbosity(logging.WARNING)  # TF's Python INFO lines (checkpoint saves) are noise.
     tf_logs.import_quietly()
     result = measure(_GAME.value, _THREADS.value, _SECONDS.value, _ACT_BATCH.value,
                      _LEARN_BATCH.value, _ACTION_REPEAT.value, _ID_FRAMESKIP.value)

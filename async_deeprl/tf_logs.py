@@ -9,13 +9,16 @@ C++ INFO and WARNING lines stay hidden for the whole run; errors still show),
 and imports TensorFlow with its standard error captured, passing on every line
 that is not an INFO (level >= 1) or WARNING (level >= 2) log line; a Python
 error during the import is printed with the lines kept. `TF_CPP_MIN_LOG_LEVEL=0`
-shows everything.
+shows everything. It also sets absl's Python log verbosity to WARNING, which
+hides TensorFlow's Python INFO lines (one per checkpoint save) in every tool.
 """
 
 import os
 import re
 import sys
 import tempfile
+
+from absl import logging
 
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 _LOG_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d\d")  # absl/glog: I0000 00:00:17...
@@ -40,6 +43,7 @@ def _level():
 
 def import_quietly():
     """Imports TensorFlow with its start-up log lines hidden (see the module docstring)."""
+    logging.set_verbosity(logging.WARNING)
     if "tensorflow" in sys.modules:
         return
     os.environ.setdefault(LEVEL_VARIABLE, "2")
