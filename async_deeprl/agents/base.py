@@ -112,6 +112,26 @@ def apply_if_finite(optimizer, variables, loss, grads, learning_rate, stats):
     return tf.cond(finite, apply, lambda: tf.fill(tf.shape(stats), np.float32(np.nan)))
 
 
+class Compiled:
+    """A tf.function with a fixed input signature, called through its one concrete function.
+
+    The concrete function (traced at the first call) skips tf.function's per-call
+    argument matching: on a CPU that saved about 0.45 ms of a 5-transition update's
+    ~5 ms and 0.2 ms of a 4-state acting call's ~2.5 ms (one-step Q, measured side by side).
+    The runner makes one of each per agent step, so this is on the hot path.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self._concrete = None
+
+    def __call__(self, *args):
+        concrete = self._concrete
+        if concrete is None:  # tf.function traces under its own lock: every thread gets one.
+            concrete = self._concrete = self.function.get_concrete_function()
+        return concrete(*args)
+
+
 class SegmentWorker:
     """A learner thread's segment: an update is due after `tmax` transitions or a terminal."""
 
@@ -144,9 +164,9 @@ class Agent:
         self.xla = xla
         self._build()
         batch = tf.TensorSpec([None, *self.input_shape], tf.uint8)
-        self.act = tf.function(self._act, input_signature=[batch], jit_compile=xla)
-        self.update = tf.function(self._update, jit_compile=xla,
-                                  input_signature=self._update_signature())
+        self.act = Compiled(tf.function(self._act, input_signature=[batch], jit_compile=xla))
+        self.update = Compiled(tf.function(self._update, jit_compile=xla,
+                                           input_signature=self._update_signature()))
         self._emit_gradients = False  # True only while `gradients` is traced
         self.gradients = tf.function(self._gradients, jit_compile=xla,
                                      input_signature=self._update_signature())
