@@ -9,7 +9,7 @@ C++ INFO and WARNING lines stay hidden for the whole run; errors still show),
 and imports TensorFlow with its standard error captured, passing on every line
 that is not an INFO (level >= 1) or WARNING (level >= 2) log line; a Python
 error during the import is printed with the lines kept. `TF_CPP_MIN_LOG_LEVEL=0`
-shows everything. It also sets absl's Python log verbosity to WARNING, which
+shows every C++ line. It also sets absl's Python log verbosity to WARNING, which
 hides TensorFlow's Python INFO lines (one per checkpoint save) in every tool.
 """
 
