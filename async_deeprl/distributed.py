@@ -49,6 +49,7 @@ checkpoint and test.
 import os
 import threading
 import time
+import warnings
 
 import numpy as np
 import ray
@@ -294,6 +295,14 @@ class GradientBatcher:
         return self.add([], flush=True)
 
 
+def _was_restarted():
+    """Whether Ray restarted this actor after its process died. Ray's own property reads a
+    deprecated attribute of itself and would print a RayDeprecationWarning in every worker."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return bool(ray.get_runtime_context().was_current_actor_reconstructed)
+
+
 class _RemoteStep:
     """A worker's TF call path: gradients of the finished segments to the holder, its new
     weights back, then one local acting call for every waiting thread."""
@@ -307,6 +316,11 @@ class _RemoteStep:
 
     def _gradients(self, *args):
         return self._flat.gradients(*args)
+
+    def compile(self):
+        """Traces and compiles the gradient call before the threads start (an empty segment)."""
+        zero = np.zeros(self._agent.input_shape, np.uint8)
+        self._gradients(*self._agent.update_args(Segment(), zero), np.float32(0.0))
 
     def flush(self):
         """Sends the gradients still pending (a stopping worker's last updates)."""
@@ -398,7 +412,7 @@ class Worker:
         transport.set_tf_threads(_tf_threads(config))
         self.config, self.index, self._holder = config, index, holder
         self._num_actions, self._thread_settings = num_actions, thread_settings
-        if ray.get_runtime_context().was_current_actor_reconstructed:
+        if _was_restarted():
             # Restarted by Ray after its process died: seeded from the step it goes on at, so
             # its threads and environments do not replay the streams of the run's start.
             start_step = ray.get(holder.progress.remote())["step"]
@@ -415,8 +429,6 @@ class Worker:
         agent = runner.build_agent(cfg, self._num_actions)
         agent.set_thread_settings(self._thread_settings)
         agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}))
-        zero = np.zeros(agent.input_shape, np.uint8)
-        agent.gradients(*agent.update_args(Segment(), zero), np.float32(0.0))  # compiles it
         return agent
 
     def run(self):
@@ -434,6 +446,7 @@ class Worker:
         else:
             step = _RemoteStep(agent, self._holder, cfg.gradients_per_message)
         self._remote_step = step
+        step.compile()
         step.refresh()
         dispatcher = dispatch.make_dispatcher(step, cfg.tf_servers)
         errors, lock = [], threading.Lock()

@@ -14,6 +14,8 @@ each owned by one `shards.Shard` actor with its slice of the optimizer's statist
 import numpy as np
 import tensorflow as tf
 
+from async_deeprl.agents.base import Compiled
+
 
 def set_tf_threads(n):
     """TensorFlow's intra- and inter-op threads of this process; before any op runs in it."""
@@ -75,6 +77,22 @@ def optimizer_slots(optimizer, variables):
     return slots
 
 
+def _flat_gradients(agent, clip):
+    """(stats, flat gradient) of `agent.gradients`, the gradient clipped to global norm `clip`
+    first (None: not), in one compiled call (with XLA as the agent's update) called through its
+    concrete function: a worker's one TF call per finished segment. One call instead of the
+    gradient's then the flattening's: 6.4 against 9.4 ms per 5-transition one-step Q segment
+    (Atari network, one TF thread, 2 cores of an Intel Xeon)."""
+    gradients = agent.gradients
+
+    def flat(*args):
+        stats, grads = gradients(*args)
+        return stats, flatten(tf.clip_by_global_norm(grads, clip)[0] if clip else grads)
+
+    return Compiled(tf.function(flat, jit_compile=agent.xla,
+                                input_signature=gradients.input_signature))
+
+
 class FlatAgent:
     """An agent's gradients, updates and shared weights as flat float32 arrays.
 
@@ -96,8 +114,6 @@ class FlatAgent:
         self._models = agent.shared_models()
         trainable = agent.trainable_variables
         size = sum(_sizes(trainable))
-        self._flatten_grads = tf.function(
-            flatten, input_signature=[[tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
         online = self._models["online"].weights
 
         def apply(rows, learning_rate):
@@ -112,21 +128,15 @@ class FlatAgent:
             tf.TensorSpec([None, size], tf.float32), tf.TensorSpec([], tf.float32)])
         self._read = {name: _reader(model.weights) for name, model in self._models.items()}
         self._write = {name: _writer(model.weights) for name, model in self._models.items()}
-        clip = agent.optimizer.global_clipnorm
-
-        def clipped(grads):
-            return flatten(tf.clip_by_global_norm(grads, clip)[0] if clip else grads)
-
-        self._flatten_clipped = tf.function(clipped, input_signature=[
-            [tf.TensorSpec(v.shape, v.dtype) for v in trainable]])
+        self._gradients = _flat_gradients(agent, clip=None)
+        self._clipped_gradients = _flat_gradients(agent, clip=agent.optimizer.global_clipnorm)
         self._trainable = trainable
 
     def _slots(self):
         return optimizer_slots(self._agent.optimizer, self._trainable)
 
     def clipped_gradients(self, *args):
-        stats, grads = self._agent.gradients(*args)
-        return stats, self._flatten_clipped(grads)
+        return self._clipped_gradients(*args)
 
     def optimizer_state(self):
         state = {kind: flatten(slots).numpy() for kind, slots in self._slots().items()}
@@ -140,8 +150,7 @@ class FlatAgent:
         self._agent.optimizer.iterations.assign(state["iterations"])
 
     def gradients(self, *args):
-        stats, grads = self._agent.gradients(*args)
-        return stats, self._flatten_grads(grads)
+        return self._gradients(*args)
 
     def apply(self, rows, learning_rate):
         """Applies each row of `rows` ([k, size] flat gradients) in turn, in one TF call;
