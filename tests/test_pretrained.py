@@ -1,4 +1,4 @@
-"""The shipped pretrained agents (three SpaceInvaders, one Pong) play from a fresh clone through
+"""The shipped pretrained agents (three SpaceInvaders, two Pong) play from a fresh clone through
 run_dqn --eval.
 
 Each agent's expectations come from its committed 30-game evaluation (same eval code,
@@ -24,7 +24,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AGENTS = [("SpaceInvaders-v0", "spaceinvaders"),
           ("SpaceInvaders-v0-blog-code", "spaceinvaders_blog_code"),
           ("SpaceInvaders-v0-adam-repeat12", "spaceinvaders_adam_repeat12"),
-          ("PongNoFrameskip-v4-a3c", "pong_a3c")]
+          ("PongNoFrameskip-v4-a3c", "pong_a3c"),
+          ("PongNoFrameskip-v4-n-step-q", "pong_n_step_q")]
 
 
 @pytest.fixture(autouse=True)
