@@ -81,8 +81,8 @@ def _flat_gradients(agent, clip):
     """(stats, flat gradient) of `agent.gradients`, the gradient clipped to global norm `clip`
     first (None: not), in one compiled call (with XLA as the agent's update) called through its
     concrete function: a worker's one TF call per finished segment. One call instead of the
-    gradient's then the flattening's: 6.4 against 9.4 ms per 5-transition one-step Q segment
-    (Atari network, one TF thread, 2 cores of an Intel Xeon)."""
+    gradient's then the flattening's: 4.7-5.1 against 6.4-7.3 ms per 5-transition one-step Q
+    segment (`tools/gradient_bench.py`: Atari network, one TF thread, 2 Intel Xeon cores)."""
     gradients = agent.gradients
 
     def flat(*args):

@@ -26,18 +26,17 @@ CATCH = "async_deeprl.games:Catch-v0"
 # normalising each update's size, makes a fifth of one-step Q's updates, so it needs a larger
 # rate (at 60,000 straight, gamma 0.99: lr 2e-3 8.5, 9.2, 9.3; 5e-3 10.0, 9.5, 9.6; 1e-2 9.2
 # and 2.4).
-# A3C, n-step Q and SARSA run with gamma 0.9 (docs/algorithms.md, a3c): a block falls in 6 steps, and
-# Catch's frames do not show how many blocks are left, so with gamma 0.99 the value of a state
-# must average over the time to the game's end (A3C then needed the clip off and a larger
-# entropy bonus, and 50,000-150,000 steps). With gamma 0.9 the value is that of the next blocks,
-# and A3C learns with the paper's clip (40) and entropy (0.01). Greedy means, seeds 1-5, 2
-# threads (2026-12-04, beside a training run): A3C 8.4, 4.9, 0.1, 0.3, 5.1 at 20,000 and 9.8,
-# 7.6, 5.5, 4.7, 5.8 at 30,000; n-step Q (seeds 1-4) 7.3, 2.9, 10.0, 2.9 at 15,000 and 9.5, 8.6,
-# 10.0, 9.4 at 25,000. One-step Q with gamma 0.9 was no faster (2.9, 2.9, 6.2 at 15,000), so it
-# keeps 0.99.
+# A3C, n-step Q and SARSA run with gamma 0.9 (docs/algorithms.md, a3c): a block falls in 6 steps,
+# and Catch's frames do not show how many blocks are left, so with gamma 0.99 the value of a state
+# must average over the time to the game's end (A3C then needed the clip off and a larger entropy
+# bonus, and 50,000-150,000 steps). With gamma 0.9 the value is that of the next blocks, and A3C
+# learns with the paper's clip (40) and entropy (0.01). Greedy means, seeds 1-5, 2 threads
+# (2026-12-04, beside a training run): A3C 8.4, 4.9, 0.1, 0.3, 5.1 at 20,000 and 9.8, 7.6, 5.5, 4.7,
+# 5.8 at 30,000; n-step Q (seeds 1-4) 7.3, 2.9, 10.0, 2.9 at 15,000 and 9.5, 8.6, 10.0, 9.4 at
+# 25,000. One-step Q with gamma 0.9 was no faster (2.9, 2.9, 6.2 at 15,000), so it keeps 0.99.
 # One-step SARSA bootstraps from the epsilon-greedy action (a thread with eps_min 0.5 learns the
-# values of a half-random policy). With gamma 0.99 it failed its first check in most runs (seed 1:
-# -1.7 and -0.9 at 20,000, then 9.3 and 10.0 at 40,000: the slowest test of the suite); with 0.9
+# values of a half-random policy). With gamma 0.99 it failed its first check in both runs seen (seed
+# 1: -1.7 and -0.9 at 20,000, then 9.3 and 10.0 at 40,000: the slowest test of the suite); with 0.9
 # it cleared it in 5 of 6 (8.9, 9.6, 3.3 at 20,000 on 2026-12-04; seeds 1-3 on 2026-12-05: 5.9,
 # 4.5, 9.5 at 15,000 and 9.6, 10.0, 10.0 at 20,000).
 # DQN (Adam 1e-3 as the seeds' optimizer, a 20,000-transition buffer, 1,000 before the first
