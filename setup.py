@@ -31,5 +31,5 @@ setup(
         "matplotlib",
     ],
     # Ray for --workers (worker processes sharing one model); the tests run it too.
-    extras_require={"ray": ["ray>=2.9"], "test": ["pytest>=7", "ray>=2.9"]},
+    extras_require={"ray": ["ray>=2.59"], "test": ["pytest>=7", "ray>=2.59"]},
 )

@@ -54,8 +54,8 @@ import warnings
 import numpy as np
 import ray
 
-from async_deeprl import (checkpointing, dispatch, environment, learner, metrics, runner, shards,
-                          transport)
+from async_deeprl import (checkpointing, dispatch, environment, learner, metrics, ray_access,
+                          runner, shards, transport)
 from async_deeprl.agents.base import Segment
 
 BLOCK = 32  # global agent steps a worker claims from the holder at a time
@@ -580,6 +580,9 @@ class DistributedTrainer(runner.Trainer):
             ray.init(address=cfg.ray_address, include_dashboard=False, logging_level="ERROR",
                      num_cpus=None if cfg.ray_address else max(os.cpu_count() or 1, cfg.workers),
                      runtime_env=RUNTIME_ENV)
+            gcs_address = ray.get_runtime_context().gcs_address
+            runner.say(ray_access.token_line(gcs_address) if cfg.ray_address else
+                       ray_access.local_line(ray.util.get_node_ip_address()))
         num_actions = self._envs[0].num_actions
         node = ray.get_runtime_context().get_node_id()
         here = ray.util.scheduling_strategies.NodeAffinitySchedulingStrategy(node, soft=False)

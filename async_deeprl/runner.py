@@ -377,6 +377,12 @@ def make_trainer(config, stop_event=None, show_progress=None):
     """The Trainer of `config`: one process, or with `--workers` worker processes on Ray."""
     if not config.workers:
         return Trainer(config, stop_event, show_progress)
+    from async_deeprl import ray_access
+
+    if config.ray_address is None:
+        ray_access.prepare_local()  # before Ray is imported: loopback only, token required
+    else:
+        ray_access.check_cluster(config.ray_address)  # before the logdir is touched
     try:
         from async_deeprl import distributed  # Ray is imported only for --workers.
     except ImportError as e:
