@@ -44,7 +44,9 @@ def main(argv):
                 logdir, evaldir, eval_config.eval_iter, eval_config.eval_epsilon,
                 TRAIN_FLAGS["test_max_steps"].value, seed=TRAIN_FLAGS["seed"].value,
                 video=eval_config.video, mode=TRAIN_FLAGS["eval_policy"].value,
-                video_format=eval_config.video_format)
+                video_format=eval_config.video_format,
+                given={name: holder.value for name, holder in TRAIN_FLAGS.items()
+                       if holder.present and name in evaluation.RUN_SETTINGS})
             return 0
         runner.train(settings.from_flags(TrainConfig, TRAIN_FLAGS))
         return 0

@@ -9,7 +9,7 @@ import dataclasses
 import os
 from typing import Optional
 
-from async_deeprl import agents, environment, settings
+from async_deeprl import agents, environment, replay, settings
 from async_deeprl.network import OPTIMIZERS, TORSOS
 from async_deeprl.settings import setting
 
@@ -215,6 +215,13 @@ class TrainConfig:
                 f"--replay_initial {self.replay_initial} is more than the {most} transitions "
                 f"--replay_capacity {self.replay_capacity} can offer for sampling; lower "
                 "--replay_initial or raise --replay_capacity")
+        need, available = self.replay_capacity * replay.BYTES_PER_TRANSITION, replay.available_memory()
+        if available is not None and need > available:
+            gib = 2 ** 30
+            raise ConfigError(
+                f"--replay_capacity {self.replay_capacity:,} needs {need / gib:.1f} GiB, more than "
+                f"the {available / gib:.1f} GiB of memory available now; lower --replay_capacity "
+                f"(1,000,000 transitions take {1e6 * replay.BYTES_PER_TRANSITION / gib:.1f} GiB)")
 
     def env_kwargs(self):
         """Keyword arguments of `environment.make_env` for this run (without the seed)."""

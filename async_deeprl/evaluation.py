@@ -159,7 +159,7 @@ def write_json(data, path):
 
 
 def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video=True,
-                    mode="sample", video_format="gif"):
+                    mode="sample", video_format="gif", given=None):
     """Plays `games` full games with the latest checkpoint of `logdir` and writes the results.
 
     Reads the game and preprocessing from the logdir's run description, prints
@@ -169,11 +169,12 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     `--eval_policy` ('sample' or 'greedy'); value-based agents act greedily.
     Returns the JSON summary. Raises EvalError (one line) if
     the logdir or its checkpoint is missing or damaged, or if `evaldir` already
-    holds an eval.json or cannot be written.
+    holds an eval.json or cannot be written, or if `given` (the settings set by flags) sets one
+    of RUN_SETTINGS to another value than the run's.
     """
     from async_deeprl import environment
 
-    description, checkpoint, agent_class = _check_logdir(logdir, evaldir)
+    description, checkpoint, agent_class = _check_logdir(logdir, evaldir, given)
     env = environment.make_env(description["game"], seed=seed, record_rgb=video,
                                **description["env"])
     model = _restore_online_model(agent_class, description, checkpoint, env, logdir)
@@ -204,7 +205,25 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     return summary
 
 
-def _check_logdir(logdir, evaldir):
+# The settings that decide what --eval plays: it takes them from the run, so a flag setting
+# one of them to another value than the run's is refused rather than ignored.
+RUN_SETTINGS = ("game", "algorithm", "network", "action_repeat", "memory_len", "noop_max",
+                "sticky_prob", "action_set", "id_frameskip")
+
+
+def check_given_settings(logdir, description, given):
+    """EvalError (one line) if `given` ({setting: value} set by flags) holds a RUN_SETTINGS
+    value other than the one the run in `logdir` was trained with."""
+    trained = dict(description.get("config") or {}, **(description.get("env") or {}))
+    trained.update(game=description.get("game"), algorithm=description.get("algorithm"))
+    for name in RUN_SETTINGS:
+        if name in given and trained.get(name) is not None and given[name] != trained[name]:
+            raise EvalError(f"--{name} {given[name]} conflicts with the run in {logdir!r}, "
+                            f"trained with --{name} {trained[name]}; --eval plays a run with "
+                            f"the settings it was trained with: drop --{name}")
+
+
+def _check_logdir(logdir, evaldir, given=None):
     """(run description, latest complete checkpoint, agent class) of a training logdir, after
     checking that `evaldir` holds no results yet; EvalError (one line) naming the fix if not."""
     from async_deeprl import agents, checkpointing
@@ -218,6 +237,7 @@ def _check_logdir(logdir, evaldir):
     if description is None:
         raise EvalError(f"--logdir {logdir!r} holds no training run (no run_config.json); "
                         "point --eval at the --logdir of a training run")
+    check_given_settings(logdir, description, given or {})
     if os.path.exists(os.path.join(evaldir, "eval.json")):
         raise EvalError(f"--evaldir {evaldir!r} already holds eval.json; choose another --evaldir "
                         "(results are never overwritten)")

@@ -11,6 +11,7 @@ the frames axis.
 
 import csv
 import os
+import sys
 
 import numpy as np
 from absl import app, flags
@@ -41,6 +42,10 @@ REFERENCES = {
                  band=(19, 20),
                  band_label="A3C paper fig. 1: one-step Q, n-step Q and A3C, 16 threads (~19-20)"),
 }
+
+
+class PlotError(ValueError):
+    """A logdir with nothing to plot; the message is one line."""
 
 
 def read_rows(path):
@@ -121,6 +126,11 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    for logdir in logdirs:  # All checked before anything is drawn or written.
+        if not os.path.isdir(logdir):
+            raise PlotError(f"{logdir} is not a directory; give the logdir of a training run")
+        if not any(read_rows(os.path.join(logdir, name)) for name in ("test.csv", "train.csv")):
+            raise PlotError(f"{logdir} holds no test.csv or train.csv rows to plot")
     rows = (len(logdirs) + 4) // 2
     fig, (by_steps, by_frames, by_hours) = plt.subplots(1, 3, figsize=(18, 4.8 + 0.3 * rows))
     for i, logdir in enumerate(logdirs):
@@ -172,7 +182,12 @@ def plot(logdirs, out, smooth=10, reference="spaceinvaders", xmax=0.0):
 def main(argv):
     if len(argv) < 2:
         raise app.UsageError("give one or more logdirs")
-    print(plot(argv[1:], _OUT.value, _SMOOTH.value, _REFERENCE.value, _XMAX.value))
+    try:
+        print(plot(argv[1:], _OUT.value, _SMOOTH.value, _REFERENCE.value, _XMAX.value))
+    except PlotError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

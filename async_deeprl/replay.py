@@ -29,6 +29,22 @@ import numpy as np
 
 from async_deeprl.preprocessing import OBS_SIZE
 
+# One slot: its frame, position (int64), action (int32), reward and terminal (float32).
+BYTES_PER_TRANSITION = OBS_SIZE * OBS_SIZE + 8 + 4 + 4 + 4
+
+
+def available_memory():
+    """Bytes of memory the machine can still give without swapping (Linux's MemAvailable),
+    or None where /proc/meminfo does not tell."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
 
 class ReplayBuffer:
     """Uniform replay over `streams` rings of `capacity // streams` transitions in total."""

@@ -9,6 +9,7 @@ renders the fields as the flag table of docs/flags.md (a test keeps them equal).
 """
 
 import dataclasses
+import math
 import typing
 
 UNSET = "unset"  # How an Optional field's None default is shown.
@@ -56,10 +57,17 @@ def bound_message(name, meta):
     return None if rule is None else f"--{name} {rule}"
 
 
+def is_finite(value):
+    """False for a NaN or infinite float (no setting takes one), True for anything else."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def in_bounds(value, meta):
     """True if `value` satisfies the field's bounds (None, an unset optional, always does)."""
     if value is None:
         return True
+    if not is_finite(value):
+        return False
     if meta["choices"] is not None and value not in meta["choices"]:
         return False
     if meta["low"] is not None and value < meta["low"]:
@@ -75,6 +83,8 @@ def check(instance):
     """Raises SettingError (one line) for the first field of `instance` out of its bounds."""
     for field in dataclasses.fields(instance):
         value = getattr(instance, field.name)
+        if not is_finite(value):
+            raise SettingError(f"--{field.name} {value!r}: must be a finite number")
         if not in_bounds(value, field.metadata):
             raise SettingError(f"--{field.name} {value!r}: {_rule(field.metadata)}")
 
@@ -112,6 +122,10 @@ def define_flags(settings_class, module_name, flag_values=None):
             holder = flags.DEFINE_float(**args)
         else:
             holder = flags.DEFINE_string(**args)
+        if kind is float:  # absl parses "nan" and "inf"; no setting takes them
+            flags.register_validator(holder, lambda v: v is None or is_finite(v),
+                                     message=f"--{field.name} must be a finite number",
+                                     flag_values=flag_values)
         message = bound_message(field.name, meta)
         if message and meta["choices"] is None:
             flags.register_validator(holder, lambda v, m=meta: in_bounds(v, m), message=message,

@@ -13,8 +13,8 @@ from absl import flags
 from absl.testing import flagsaver
 
 import run_dqn
-from async_deeprl import logdir as logdir_lib, runner
-from async_deeprl.config import TrainConfig
+from async_deeprl import logdir as logdir_lib, ray_access, runner
+from async_deeprl.config import ConfigError, TrainConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATCH = "async_deeprl.games:Catch-v0"
@@ -129,13 +129,16 @@ CASES = {
                                    _damage_test_csv, "test.csv line 2 is damaged"),
     "corrupt checkpoint on resume": (dict(game=CATCH, action_repeat=1, total_frames=900), _corrupt,
                                      "cannot be restored"),
+    "ray address with no cluster": (dict(game=CATCH, workers=1, ray_address="127.0.0.1:1"), None,
+                                    "--ray_address 127.0.0.1:1: no Ray cluster answered within"),
 }
 
 
 @pytest.fixture(autouse=True)
-def parsed_flags():
+def parsed_flags(monkeypatch):
     if not flags.FLAGS.is_parsed():
         flags.FLAGS(["run_dqn"])
+    monkeypatch.setattr(ray_access, "CONNECT_TIMEOUT_S", 2.0)  # the run's own wait is 30 s
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -192,6 +195,11 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
      "--replay_capacity 16 gives each of --threads 8 2 slots, fewer than 6"),
     (["--test_games", "0"], "--test_games must be >= 1"),
     (["--test_max_steps", "0"], "--test_max_steps must be >= 1"),
+    (["--lr", "nan"], "--lr must be a finite number"),
+    (["--gamma", "inf"], "--gamma must be a finite number"),
+    (["--entropy_beta", "-inf"], "--entropy_beta must be a finite number"),
+    (["--algorithm", "dqn", "--replay_capacity", "100000000"],
+     "--replay_capacity 100,000,000 needs 659.0 GiB, more than the"),
 ])
 def test_out_of_range_flags_exit_non_zero_before_anything_runs(args, message, tmp_path):
     result = subprocess.run([sys.executable, os.path.join(REPO, "run_dqn.py"), *args,
@@ -220,3 +228,26 @@ def test_overwrite_whose_move_fails_keeps_the_old_run(catch_run, tmp_path, capsy
     assert len(err.splitlines()) == 1
     assert _snapshot(logdir) == before
     assert os.listdir(tmp_path) == ["copy"]  # No half-made ".replaced-" folder beside it.
+
+
+def test_eval_refuses_a_flag_that_conflicts_with_the_run(tmp_path):
+    """--eval plays a run with the settings it was trained with: --game (or its alias --env)
+    naming another game is refused, not ignored; the same game is accepted."""
+    logdir = os.path.join(REPO, "pretrained", "PongNoFrameskip-v4-a3c")
+    for flag in ("--game", "--env"):
+        result = subprocess.run([sys.executable, os.path.join(REPO, "run_dqn.py"), "--eval",
+                                 "--logdir", logdir, flag, "SpaceInvaders-v0",
+                                 "--evaldir", str(tmp_path / "eval")],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"error: --game SpaceInvaders-v0 conflicts with the run in {logdir!r}, trained with "
+            "--game PongNoFrameskip-v4; --eval plays a run with the settings it was trained "
+            "with: drop --game"]
+        assert not os.path.exists(tmp_path / "eval")
+
+
+def test_a_non_finite_float_setting_is_refused_outside_flags_too():
+    for name in ("lr", "gamma", "sticky_prob"):
+        with pytest.raises(ConfigError, match=f"^--{name} nan: must be a finite number$"):
+            TrainConfig(**{name: float("nan")}).validate()

@@ -1,4 +1,7 @@
 import csv
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -49,3 +52,17 @@ def test_cumulative_hours_carries_over_resumed_sessions():
     hours = plot.cumulative_hours([3600, 7200, 1800, 3600])
     np.testing.assert_allclose(hours, [1.0, 2.0, 2.5, 3.0])
     np.testing.assert_allclose(plot.cumulative_hours([]), [])
+
+
+def test_plot_of_nothing_is_refused_in_one_line_and_writes_nothing(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for logdir, message in ((tmp_path / "missing", "is not a directory"),
+                            (empty, "holds no test.csv or train.csv rows to plot")):
+        result = subprocess.run([sys.executable, "-m", "async_deeprl.plot", str(logdir),
+                                 "--out", str(tmp_path / "p.png")],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [f"error: {logdir} {message}" + (
+            "; give the logdir of a training run" if "directory" in message else "")]
+        assert not os.path.exists(tmp_path / "p.png")
