@@ -52,7 +52,7 @@ def main(argv):
         return 0
     except (config_lib.ConfigError, environment.EnvError, evaluation.EvalError,
             checkpointing.CheckpointError, metrics.LogError, runner.NumericsError,
-            agents.UnknownAgentError, faults.WriteError) as e:
+            agents.UnknownAgentError, faults.WriteError, faults.ProcessLost) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
 

@@ -94,6 +94,85 @@ def latest_checkpoint(logdir):
     return tf.train.latest_checkpoint(os.path.join(logdir, CHECKPOINT_DIR))
 
 
+def damage(path):
+    """Why the checkpoint `path` (a path prefix) cannot be read, in one line, or None if every
+    tensor in it reads back intact (its index parses and each value passes its checksum)."""
+    try:
+        reader = tf.train.load_checkpoint(path)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as e:  # TF raises many types for damaged or truncated files.
+        return error_reason(e)
+    return None
+
+
+def _checkpoints(directory):
+    """Path prefixes of the checkpoints the state file of `directory` lists, oldest first."""
+    state = tf.train.get_checkpoint_state(directory)
+    if state is None:
+        return []
+    paths = list(state.all_model_checkpoint_paths)
+    if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
+        paths.append(state.model_checkpoint_path)
+    return [p if os.path.isabs(p) else os.path.join(directory, p) for p in paths]
+
+
+def _move_aside(path, directory):
+    """Moves the files of checkpoint `path` into `directory`/damaged/ (never deleted);
+    returns that folder."""
+    aside = os.path.join(directory, "damaged")
+    os.makedirs(aside, exist_ok=True)
+    for name in glob.glob(path + ".*"):
+        target = os.path.join(aside, os.path.basename(name))
+        while os.path.exists(target):
+            target += ".again"
+        shutil.move(name, target)
+    return aside
+
+
+def _write_state(directory, latest, names):
+    """Rewrites the state file that CheckpointManager keeps in `directory` (the text form of
+    TF's CheckpointState: the latest checkpoint, then every one kept), replaced atomically."""
+    lines = [f'model_checkpoint_path: "{latest}"']
+    lines += [f'all_model_checkpoint_paths: "{name}"' for name in names]
+    path = os.path.join(directory, "checkpoint")
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def newest_intact_checkpoint(logdir, say=print):
+    """Path prefix of the newest checkpoint under `logdir` whose files are intact, or None if
+    it has none. Damaged newer ones (bytes overwritten, a file cut short) are moved to
+    checkpoints/damaged/ and dropped from the state file, each named in one line by `say`;
+    if no checkpoint is intact nothing is moved and CheckpointError (one line) says so."""
+    directory = os.path.join(logdir, CHECKPOINT_DIR)
+    paths = _checkpoints(directory)
+    damaged = []
+    for path in reversed(paths):
+        if not os.path.exists(path + ".index") and not glob.glob(path + ".data-*"):
+            continue  # listed but gone (removed by hand): not a checkpoint to use or move
+        reason = damage(path)
+        if reason is None:
+            break
+        damaged.append((path, reason))
+    else:
+        if damaged:
+            names = ", ".join(os.path.basename(p) for p, _ in damaged)
+            raise CheckpointError(
+                f"no intact checkpoint in {directory}: {names} cannot be read "
+                f"({damaged[0][1]}); restore them from a copy or choose another --logdir")
+        return None
+    for bad, reason in damaged:
+        aside = _move_aside(bad, directory)
+        say(f"checkpoint {os.path.basename(bad)} is damaged ({reason}); moved its files to "
+            f"{aside}; using {os.path.basename(path)}")
+    if damaged:
+        kept = [os.path.basename(p) for p in paths if p not in {bad for bad, _ in damaged}]
+        _write_state(directory, os.path.basename(path), kept)
+    return path
+
+
 def write_run_config(logdir, config):
     """Writes the run description (game, preprocessing, network input) as JSON."""
     path = os.path.join(logdir, RUN_CONFIG)

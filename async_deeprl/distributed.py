@@ -54,8 +54,8 @@ import warnings
 import numpy as np
 import ray
 
-from async_deeprl import (checkpointing, dispatch, environment, learner, metrics, ray_access,
-                          runner, shards, transport)
+from async_deeprl import (checkpointing, dispatch, environment, faults, learner, metrics,
+                          ray_access, runner, shards, transport)
 from async_deeprl.agents.base import Segment
 
 BLOCK = 32  # global agent steps a worker claims from the holder at a time
@@ -78,6 +78,9 @@ def _learning_rate(config, step):
 
 class Holder:
     """The shared model, the global step counter, target syncs and checkpoints."""
+
+    def pid(self):
+        return os.getpid()
 
     def __init__(self, config, num_actions, total_threads, resume, name):
         transport.set_tf_threads(_tf_threads(config))
@@ -505,9 +508,12 @@ def _remote_error(error):
 
 
 def _call(ref):
-    """ray.get that raises the actor's own exception."""
+    """ray.get of a holder call that raises the holder's own exception, and ProcessLost when
+    the holder's process has died (`DistributedTrainer.run` completes the message)."""
     try:
         return ray.get(ref)
+    except ray.exceptions.RayActorError as e:
+        raise faults.ProcessLost(f"the parameter holder died ({type(e).__name__})") from None
     except ray.exceptions.RayTaskError as e:
         raise _remote_error(e) from None
 
@@ -592,6 +598,7 @@ class DistributedTrainer(runner.Trainer):
             scheduling_strategy=here).remote(
             cfg, num_actions, self.total_threads, resume, holder_name)
         info = _call(self.holder.start_info.remote())
+        self.holder_pid = _call(self.holder.pid.remote())
         start_step, self._thread_lines = info["step"], info["lines"]
         if resume:
             runner.say(f"resuming from {checkpointing.latest_checkpoint(cfg.logdir)} at "
@@ -628,6 +635,7 @@ class DistributedTrainer(runner.Trainer):
             except ray.exceptions.RayActorError as e:
                 if self._stop.is_set():
                     return
+                _call(self.holder.pid.remote())  # ProcessLost if it was the holder that died
                 pid = self._wait_until_up(worker)
                 if pid != self._pids[index]:
                     seeded_at = ray.get(worker.seeded_at.remote(), timeout=60)
@@ -681,10 +689,11 @@ class DistributedTrainer(runner.Trainer):
 
     def _close(self, failure):
         try:
-            totals = self.counter.freeze()
-            self.target_syncs, self.updates = totals["target_syncs"], totals["updates"]
-            self.messages = totals["messages"]
-            self.bytes_in, self.played = totals["bytes_in"], totals["played"]
+            if not isinstance(failure, faults.ProcessLost):  # else no holder to ask
+                totals = self.counter.freeze()
+                self.target_syncs, self.updates = totals["target_syncs"], totals["updates"]
+                self.messages = totals["messages"]
+                self.bytes_in, self.played = totals["bytes_in"], totals["played"]
         finally:
             try:
                 super()._close(failure)
@@ -698,7 +707,15 @@ class DistributedTrainer(runner.Trainer):
         """As `runner.Trainer.run`; the summary adds the steps the workers played, their
         restarts (and the global step each restarted worker was seeded at), and the updates
         (the messages that carried them, and their gradient bytes) the holder applied."""
-        summary = super().run()
+        try:
+            summary = super().run()
+        except faults.ProcessLost as e:
+            latest = checkpointing.latest_checkpoint(self.config.logdir)
+            kept = (f"its last checkpoint {os.path.basename(latest)} and the log rows it covers "
+                    "are intact; rerun the same command to resume from it" if latest else
+                    "no checkpoint had been written yet; rerun the same command to start again")
+            raise faults.ProcessLost(f"{e} (pid {self.holder_pid}): the run stopped; {kept}") \
+                from None
         summary.update(played=self.played, worker_restarts=self.worker_restarts,
                        restart_steps=list(self.restart_steps), updates=self.updates,
                        messages=self.messages, gradient_bytes=self.bytes_in)

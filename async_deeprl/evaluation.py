@@ -241,7 +241,7 @@ def _check_logdir(logdir, evaldir, given=None):
     if os.path.exists(os.path.join(evaldir, "eval.json")):
         raise EvalError(f"--evaldir {evaldir!r} already holds eval.json; choose another --evaldir "
                         "(results are never overwritten)")
-    checkpoint = checkpointing.latest_checkpoint(logdir)
+    checkpoint = checkpointing.newest_intact_checkpoint(logdir)
     if checkpoint is None:
         raise EvalError(f"--logdir {logdir!r} holds no complete checkpoint yet; train longer "
                         "(one is saved every --log_interval steps and at exit)")

@@ -32,7 +32,7 @@ def export_weights(logdir, outdir, checkpoint=None):
     description = checkpointing.read_run_config(logdir)
     if description is None:
         raise ExportError(f"{logdir!r} holds no training run (no run_config.json)")
-    checkpoint = checkpoint or checkpointing.latest_checkpoint(logdir)
+    checkpoint = checkpoint or checkpointing.newest_intact_checkpoint(logdir)
     if checkpoint is None:
         raise ExportError(f"{logdir!r} holds no complete checkpoint")
     if os.path.exists(outdir) and os.listdir(outdir):

@@ -1,4 +1,5 @@
-"""Faults while writing a run's files (disk full, read-only filesystem, a removed folder).
+"""Faults that stop a run: a write that fails (disk full, read-only filesystem, a removed
+folder), or the loss of a process the run needs (`ProcessLost`).
 
 The runner turns them into one `WriteError` line that says what was being
 written, at which step, and how to resume; see `reason`.
@@ -11,6 +12,11 @@ import re
 
 class WriteError(RuntimeError):
     """A checkpoint or log file could not be written; the message is one line."""
+
+
+class ProcessLost(RuntimeError):
+    """A process the run cannot go on without (the `--workers` parameter holder) died; the run
+    stops without a last checkpoint and the message (one line) says how to resume."""
 
 
 def reason(error):

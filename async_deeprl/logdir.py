@@ -78,4 +78,4 @@ def prepare_logdir(config, env):
                 "(the network was trained on that input) or choose another --logdir")
     if previous is None:
         checkpointing.write_run_config(logdir, run_description(config, env))
-    return checkpointing.latest_checkpoint(logdir) is not None
+    return checkpointing.newest_intact_checkpoint(logdir, _say) is not None

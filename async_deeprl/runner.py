@@ -347,13 +347,15 @@ class Trainer:
                             self._checkpoint_and_log(last)
                             next_log = ((self.counter.value // cfg.log_interval + 1)
                                         * cfg.log_interval)
-            except faults.WriteError as e:
+            except (faults.WriteError, faults.ProcessLost) as e:
                 failure = e
             finally:  # Every thread stops before the process may exit.
                 self._stop.set()
                 for t in workers:
                     t.join()
                 self.dispatcher.close()
+        if failure is None:  # A thread that lost a process the run needs: no last checkpoint.
+            failure = next((e for e in self._errors if isinstance(e, faults.ProcessLost)), None)
         try:
             if failure is None:
                 path = self._checkpoint_and_log(last)
@@ -361,8 +363,9 @@ class Trainer:
             failure = e
         self._close(failure)
         if failure is not None:
-            for error in self._errors:  # Not lost behind the write failure.
-                say(f"a learner thread had failed too: {type(error).__name__}: {error}")
+            for error in self._errors:  # Not lost behind the failure.
+                if error is not failure and not isinstance(error, faults.ProcessLost):
+                    say(f"a learner thread had failed too: {type(error).__name__}: {error}")
             raise failure
         if self._errors:
             raise self._errors[0]

@@ -111,7 +111,7 @@ CASES = {
     "eval unknown network": (dict(eval=True), _unknown_network,
                              "network 'resnet' is not one of small, nature; update async_deeprl"),
     "eval empty dir": (dict(eval=True), "empty", "holds no training run"),
-    "eval corrupt checkpoint": (dict(eval=True), _corrupt, "or is damaged"),
+    "eval corrupt checkpoint": (dict(eval=True), _corrupt, "no intact checkpoint in"),
     "eval other action count": (dict(eval=True), _other_game, "does not fit a 6-action network"),
     "total_frames not above T": (dict(game=CATCH, action_repeat=1, total_frames=300, test_interval=0),
                                  "copy", "is not above the step 300"),
@@ -128,7 +128,7 @@ CASES = {
     "damaged test.csv on resume": (dict(game=CATCH, action_repeat=1, total_frames=900),
                                    _damage_test_csv, "test.csv line 2 is damaged"),
     "corrupt checkpoint on resume": (dict(game=CATCH, action_repeat=1, total_frames=900), _corrupt,
-                                     "cannot be restored"),
+                                     "no intact checkpoint in"),
     "ray address with no cluster": (dict(game=CATCH, workers=1, ray_address="127.0.0.1:1"), None,
                                     "--ray_address 127.0.0.1:1: no Ray cluster answered within"),
 }

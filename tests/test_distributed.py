@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from agent_utils import make_agent, random_segment
-from async_deeprl import environment, evaluation, runner
+from async_deeprl import checkpointing, environment, evaluation, runner
 from async_deeprl.config import ConfigError, TrainConfig
 
 ray = pytest.importorskip("ray")  # the [test] extra installs it; CI always has it
@@ -334,3 +334,43 @@ def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
     assert "resuming from" in done.stdout
     rows = _rows(logdir, "train")
     assert rows[-1] == 1_500 and rows == sorted(set(rows))  # no step logged twice
+
+
+def test_the_holder_killed_with_sigkill_stops_the_run_in_one_line_and_it_resumes(tmp_path):
+    """The parameter holder is the one process the run cannot go on without: SIGKILLed during
+    a 1-worker run, the run stops at once with exit 1 and one line that names it and how to
+    resume; the same command then resumes from the last checkpoint, no step logged twice."""
+    from proc_utils import named
+
+    logdir = str(tmp_path / "holder")
+    cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
+           "--action_repeat", "1", "--threads", "1", "--workers", "1", "--log_interval", "500",
+           "--test_interval", "0", "--seed", "0", "--logdir", logdir]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd + ["--total_frames", "10000000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    for line in proc.stdout:  # The first log row comes after the first checkpoint.
+        lines.append(line)
+        if " frames=" in line:
+            break
+    holders = named(proc.pid, "ray::Holder")
+    assert len(holders) == 1, "".join(lines)
+    os.kill(holders[0], signal.SIGKILL)
+    killed = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    assert time.monotonic() - killed < 60
+    assert proc.returncode == 1, out + err
+    latest = os.path.basename(checkpointing.latest_checkpoint(logdir))
+    assert err.splitlines() == [
+        f"error: the parameter holder died (ActorDiedError) (pid {holders[0]}): the run stopped; "
+        f"its last checkpoint {latest} and the log rows it covers are intact; rerun the same "
+        "command to resume from it"], err
+    step = int(latest.split("-")[1])
+    assert _rows(logdir, "train")[-1] == step
+    done = subprocess.run(cmd + ["--total_frames", str(step + 1_000)], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming from {logdir}/checkpoints/{latest} at T={step}" in done.stdout
+    rows = _rows(logdir, "train")
+    assert rows[-1] == step + 1_000 and rows == sorted(set(rows))  # no step logged twice

@@ -1,7 +1,6 @@
 """Who can reach a `--workers` run's Ray processes: loopback only and a token for a local run;
 a cluster address that does not answer is refused in one line before anything is written."""
 
-import ipaddress
 import os
 import signal
 import subprocess
@@ -12,67 +11,12 @@ import pytest
 
 from async_deeprl import ray_access
 from async_deeprl.config import ConfigError
+from proc_utils import listening_by_process, process_tree
 
 pytest.importorskip("ray")  # the [test] extra installs it; CI always has it
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATCH = "async_deeprl.games:Catch-v0"
-
-
-def _listening_sockets():
-    """{socket inode: 'address:port'} of every listening TCP socket (IPv4 and IPv6), read from
-    /proc/net as `ss -ltn` does."""
-    found = {}
-    for name, width in (("tcp", 8), ("tcp6", 32)):
-        with open(f"/proc/net/{name}") as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                local, state, inode = fields[1], fields[3], fields[9]
-                if state != "0A":  # LISTEN
-                    continue
-                hex_ip, hex_port = local.split(":")
-                raw = bytes.fromhex(hex_ip)
-                # /proc/net writes each 32-bit word of the address in host (little-endian) order.
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-                found[inode] = (str(ipaddress.ip_address(raw)), int(hex_port, 16))
-    return found
-
-
-def _process_tree(pid):
-    """`pid` and all its descendants (from /proc/<pid>/task/*/children)."""
-    tree, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        tree.add(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except OSError:
-            pass
-    return tree
-
-
-def _listening_by_process(pids):
-    """{(pid, process name): [(address, port), ...]} of the listening sockets `pids` hold."""
-    sockets = _listening_sockets()
-    held = {}
-    for pid in pids:
-        try:
-            name = open(f"/proc/{pid}/comm").read().strip()
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            inode = target[len("socket:["):-1] if target.startswith("socket:[") else None
-            if inode in sockets:
-                held.setdefault((pid, name), []).append(sockets[inode])
-    return held
 
 
 def test_a_local_workers_run_listens_on_loopback_only_and_refuses_a_client_without_token(
@@ -92,7 +36,7 @@ def test_a_local_workers_run_listens_on_loopback_only_and_refuses_a_client_witho
             if " frames=" in line:
                 break
         assert any(" frames=" in line for line in lines), "".join(lines)
-        held = _listening_by_process(_process_tree(proc.pid))
+        held = listening_by_process(process_tree(proc.pid))
         names = {name for _, name in held}
         print(held)
         assert "gcs_server" in names and "raylet" in names, held
