@@ -107,14 +107,14 @@ def damage(path):
 
 
 def _checkpoints(directory):
-    """Path prefixes of the checkpoints the state file of `directory` lists, oldest first."""
+    """Path prefixes (under `directory`) of the checkpoints its state file lists, oldest first."""
     state = tf.train.get_checkpoint_state(directory)
     if state is None:
         return []
     paths = list(state.all_model_checkpoint_paths)
     if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
         paths.append(state.model_checkpoint_path)
-    return [p if os.path.isabs(p) else os.path.join(directory, p) for p in paths]
+    return paths  # TF has joined relative entries to `directory` already
 
 
 def _move_aside(path, directory):

@@ -183,6 +183,16 @@ class TrainConfig:
         if self.lr is None and self.optimizer in DEFAULT_LR:
             object.__setattr__(self, "lr", DEFAULT_LR[self.optimizer])
 
+    @classmethod
+    def help(cls, name=None):
+        """The help text (with units) of setting `name`, or {name: help text} of every one."""
+        texts = {f.name: f.metadata["help"] for f in dataclasses.fields(cls)}
+        if name is None:
+            return texts
+        if name not in texts:
+            raise ConfigError(f"unknown setting {name!r}; the settings are {', '.join(texts)}")
+        return texts[name]
+
     def validate(self):
         """Raises ConfigError (one line) for the first setting out of range."""
         try:

@@ -167,17 +167,18 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
     `<evaldir>/game0.<video_format>` ('gif' or 'mp4'; the first game, at most
     MAX_GIF_FRAMES agent steps, real-time speed). `mode` is a policy agent's
     `--eval_policy` ('sample' or 'greedy'); value-based agents act greedily.
-    Returns the JSON summary. Raises EvalError (one line) if
+    With `evaldir` None nothing is written. Returns the JSON summary. Raises EvalError (one
+    line) if
     the logdir or its checkpoint is missing or damaged, or if `evaldir` already
     holds an eval.json or cannot be written, or if `given` (the settings set by flags) sets one
     of RUN_SETTINGS to another value than the run's.
     """
     from async_deeprl import environment
 
-    description, checkpoint, agent_class = _check_logdir(logdir, evaldir, given)
+    description, checkpoint, agent_class = check_logdir(logdir, evaldir, given)
     env = environment.make_env(description["game"], seed=seed, record_rgb=video,
                                **description["env"])
-    model = _restore_online_model(agent_class, description, checkpoint, env, logdir)
+    model = restore_online_model(agent_class, description, checkpoint, env, logdir)
     if mode not in agent_class.policy_modes:  # Value-based agents only act greedily.
         mode = agent_class.policy_modes[0]
     policy = agent_class.eval_policy(model, epsilon, mode)
@@ -201,7 +202,8 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
                    epsilon=epsilon, max_steps=max_steps, results=results)
     print(f"mean score {summary['mean']:.1f} (std {summary['std']:.1f}, "
           f"min {summary['min']:g}, max {summary['max']:g}) over {games} games", flush=True)
-    _write_results(summary, evaldir, frames, frame_numbers, description, video_format)
+    if evaldir is not None:
+        _write_results(summary, evaldir, frames, frame_numbers, description, video_format)
     return summary
 
 
@@ -223,7 +225,7 @@ def check_given_settings(logdir, description, given):
                             f"the settings it was trained with: drop --{name}")
 
 
-def _check_logdir(logdir, evaldir, given=None):
+def check_logdir(logdir, evaldir=None, given=None):
     """(run description, latest complete checkpoint, agent class) of a training logdir, after
     checking that `evaldir` holds no results yet; EvalError (one line) naming the fix if not."""
     from async_deeprl import agents, checkpointing
@@ -238,7 +240,7 @@ def _check_logdir(logdir, evaldir, given=None):
         raise EvalError(f"--logdir {logdir!r} holds no training run (no run_config.json); "
                         "point --eval at the --logdir of a training run")
     check_given_settings(logdir, description, given or {})
-    if os.path.exists(os.path.join(evaldir, "eval.json")):
+    if evaldir is not None and os.path.exists(os.path.join(evaldir, "eval.json")):
         raise EvalError(f"--evaldir {evaldir!r} already holds eval.json; choose another --evaldir "
                         "(results are never overwritten)")
     checkpoint = checkpointing.newest_intact_checkpoint(logdir)
@@ -253,7 +255,7 @@ def _check_logdir(logdir, evaldir, given=None):
     return description, checkpoint, agent_class
 
 
-def _restore_online_model(agent_class, description, checkpoint, env, logdir):
+def restore_online_model(agent_class, description, checkpoint, env, logdir):
     """The agent's eval network with the online weights of `checkpoint`; EvalError if the
     network is unknown or the checkpoint does not fit it."""
     import tensorflow as tf

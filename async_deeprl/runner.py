@@ -372,8 +372,9 @@ class Trainer:
         elapsed = time.time() - self._start_time
         steps = self.counter.value - start_step
         say(f"saved {path}; T={self.counter.value}, {steps / elapsed:.0f} agent steps/s")
-        return dict(step=self.counter.value, checkpoint=path, seconds=elapsed,
-                    agent_steps_per_s=steps / elapsed, target_syncs=self.target_syncs)
+        return dict(step=self.counter.value, emulator_frames=self.emulator_frames(),
+                    checkpoint=path, seconds=elapsed, agent_steps_per_s=steps / elapsed,
+                    target_syncs=self.target_syncs)
 
 
 def make_trainer(config, stop_event=None, show_progress=None):
