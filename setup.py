@@ -30,6 +30,8 @@ setup(
         "rich",
         "matplotlib",
     ],
-    # Ray for --workers (worker processes sharing one model); the tests run it too.
-    extras_require={"ray": ["ray>=2.59"], "test": ["pytest>=7", "ray>=2.59"]},
+    # Ray for --workers (worker processes sharing one model); the tests run it too, and the
+    # quickstart notebook (nbclient executes it on an ipykernel).
+    extras_require={"ray": ["ray>=2.59"],
+                    "test": ["pytest>=7", "ray>=2.59", "nbclient", "nbformat", "ipykernel"]},
 )

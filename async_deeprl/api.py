@@ -39,6 +39,8 @@ def train(algorithm=None, game=None, threads=None, logdir=None, *, flagfile=None
     Returns a dict: step (final T), emulator_frames, seconds, agent_steps_per_s, checkpoint,
     logdir, last_test (the last test row's mean and scores, or None).
     """
+    logdir = None if logdir is None else os.fspath(logdir)
+    flagfile = None if flagfile is None else os.fspath(flagfile)
     given = dict(algorithm=algorithm, game=game, threads=threads, logdir=logdir, **more)
     given = {k: v for k, v in given.items() if v is not None}
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -87,6 +89,7 @@ def load(path, seed=None):
     """The trained agent of `path` (a training logdir or a pretrained folder), restored from its
     newest intact checkpoint. `seed` seeds the agent's own random draws (`act` with
     deterministic=False), as --eval's --seed does."""
+    path = os.fspath(path)
     tf_logs.import_quietly()
     from async_deeprl import environment, evaluation
 
