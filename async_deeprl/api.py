@@ -123,6 +123,8 @@ class TrainedAgent:
         self._agent_class, self._description = agent_class, description
         self._rng = np.random.default_rng(seed)
         self._policies = {}
+        # A recurrent agent's policy carries its LSTM state and can be reset (a3c_lstm).
+        self.recurrent = hasattr(self._policy("greedy", 0.0), "reset")
 
     @staticmethod
     def is_policy_agent(agent_class):
@@ -139,15 +141,28 @@ class TrainedAgent:
         policy). False: the agent's --eval policy (a draw from the policy for a3c; greedy for
         the value-based agents), with probability `epsilon` a uniform action instead, using
         the agent's own random draws (seeded by `load(..., seed)`), exactly as --eval does.
-        `state` is for recurrent agents; these agents have none, so it must be None."""
-        if state is not None:
-            raise ValueError(f"a {self.algorithm} agent keeps no state between steps; "
-                             "call act(observation) with state=None")
+        A recurrent agent (a3c_lstm) returns (action, state) instead: pass that state back
+        with the next observation, and None at an episode's start (a zero LSTM state); the
+        feed-forward agents keep no state, so for them it must be None."""
         mode = "greedy" if deterministic else self._agent_class.policy_modes[0]
+        policy = self._policy(mode, epsilon)
+        if not self.recurrent:
+            if state is not None:
+                raise ValueError(f"a {self.algorithm} agent keeps no state between steps; "
+                                 "call act(observation) with state=None")
+            return policy(self._observation(observation), self._rng, self.num_actions)
+        if state is None:
+            policy.reset()
+        else:
+            policy.h, policy.c = (np.asarray(part, np.float32) for part in state)
+        action = policy(self._observation(observation), self._rng, self.num_actions)
+        return action, (policy.h, policy.c)
+
+    def _policy(self, mode, epsilon):
         key = (mode, float(epsilon))
         if key not in self._policies:
             self._policies[key] = self._agent_class.eval_policy(self.model, epsilon, mode)
-        return self._policies[key](self._observation(observation), self._rng, self.num_actions)
+        return self._policies[key]
 
     def _observation(self, observation):
         observation = np.asarray(observation)
@@ -164,14 +179,22 @@ class TrainedAgent:
                              "probabilities(observation)")
         return np.asarray(self.model(self._observation(observation)[None], training=False))[0]
 
-    def probabilities(self, observation):
-        """(action probabilities [num_actions], state value) of a policy agent (a3c)."""
+    def probabilities(self, observation, state=None):
+        """(action probabilities [num_actions], state value) of a policy agent (a3c; for
+        a3c_lstm from the LSTM `state` act returned, None: an episode's start)."""
         if not self.is_policy_agent(self._agent_class):
             raise ValueError(f"a {self.algorithm} agent has Q-values, not a policy; use "
                              "q_values(observation)")
         import tensorflow as tf
 
-        logits, value = self.model(self._observation(observation)[None], training=False)
+        frames = self._observation(observation)[None]
+        if self.recurrent:
+            cells = self.model.input[1].shape[-1]
+            h, c = (np.zeros(cells, np.float32),) * 2 if state is None else state
+            logits, value, _, _ = self.model([frames, np.asarray(h, np.float32)[None],
+                                              np.asarray(c, np.float32)[None]], training=False)
+        else:
+            logits, value = self.model(frames, training=False)
         return np.asarray(tf.nn.softmax(logits))[0], float(np.asarray(value).reshape(-1)[0])
 
     def make_env(self, render_mode=None, seed=None):

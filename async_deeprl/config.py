@@ -31,8 +31,9 @@ class TrainConfig:
     """Every setting of a training run (see the module docstring for the units)."""
     algorithm: str = setting(
         "one_step_q", "Agent of the family: one_step_q, one_step_sarsa, n_step_q (the paper's "
-        "asynchronous value-based methods), a3c (advantage actor-critic) or dqn (one learner "
-        "with a replay buffer, the seeds' Pong DQN); a logdir trained with another is refused.",
+        "asynchronous value-based methods), a3c (advantage actor-critic), a3c_lstm (A3C with the "
+        "paper's 256-cell LSTM after the last hidden layer) or dqn (one learner with a replay "
+        "buffer, the seeds' Pong DQN); a logdir trained with another is refused.",
         choices=agents.NAMES)
     network: str = setting(
         "small", "Torso of the agent's network: 'small' (Conv 16 8x8/4, Conv 32 4x4/2, Dense "
@@ -86,15 +87,17 @@ class TrainConfig:
         40.0, "Global gradient-norm clip of each update (rmsprop); 0: no clipping.", low=0.0)
     tmax: int = setting(
         5, "Transitions per asynchronous update of a thread (fewer at a terminal); for n_step_q "
-        "and a3c the longest return.", low=1)
+        "and a3c the longest return, for a3c_lstm also the unroll.", low=1)
     entropy_beta: float = setting(
-        0.01, "a3c: weight of the policy-entropy bonus in each update (the paper's beta).",
+        0.01, "a3c, a3c_lstm: weight of the policy-entropy bonus in each update (the paper's "
+        "beta).",
         low=0.0)
     value_loss_coef: float = setting(
-        0.5, "a3c: weight of the value loss (R - V)^2 against the policy loss in each update.",
+        0.5, "a3c, a3c_lstm: weight of the value loss (R - V)^2 against the policy loss in each "
+        "update.",
         above=0.0)
     eval_policy: str = setting(
-        "sample", "a3c: how test games and --eval act: 'sample' from the policy (as trained; "
+        "sample", "a3c, a3c_lstm: how test games and --eval act: 'sample' from the policy (as trained; "
         "the shipped Pong agent scores higher so, docs/results.md) or 'greedy' (its most "
         "probable action); the value-based agents are always greedy.",
         choices=("sample", "greedy"))

@@ -45,10 +45,17 @@ def local_step(agent, learning_rate_fn):
 
 def act_batch(agent, states, stats):
     """One acting call on `states` (padded to `batch_size_for`); pairs each state's outputs
-    with its request's `stats`."""
-    batch = np.zeros((batch_size_for(len(states)), *states[0].shape), np.uint8)
-    batch[:len(states)] = states
-    outputs = [o.numpy() for o in agent.act(batch)]
+    with its request's `stats`. A state is a frame stack, or for a recurrent agent a tuple
+    (frame stack, the thread's recurrent state...): each part is batched row by row, so a
+    thread's recurrent state meets only its own frames."""
+    size = batch_size_for(len(states))
+    rows = [s if isinstance(s, tuple) else (s,) for s in states]
+    inputs = []
+    for part in zip(*rows):
+        batch = np.zeros((size, *part[0].shape), part[0].dtype)
+        batch[:len(part)] = part
+        inputs.append(batch)
+    outputs = [o.numpy() for o in agent.act(*inputs)]
     return [(tuple(o[i] for o in outputs), stats[i]) for i in range(len(states))]
 
 

@@ -56,7 +56,8 @@ def play_games(env, policy, num_games, rng, max_steps, on_frame=None, stop=None)
 
     Args:
       env: a `PixelEnv` from `environment.make_env`.
-      policy: maps (state, rng, num_actions) to an action index, e.g. `epsilon_greedy`.
+      policy: maps (state, rng, num_actions) to an action index, e.g. `epsilon_greedy`; if it
+        has a `reset()` method (a recurrent policy), it is called at each game's start.
       num_games: games to play.
       rng: `numpy.random.Generator` for the policy's random draws.
       max_steps: a game is cut after this many agent steps, so a policy that
@@ -70,8 +71,11 @@ def play_games(env, policy, num_games, rng, max_steps, on_frame=None, stop=None)
       `max_steps`, by `stop`, or by the game's own frame limit, e.g. ALE's 108,000).
     """
     results = []
+    reset = getattr(policy, "reset", None)  # a recurrent policy forgets the last game
     for game in range(num_games):
         state = env.reset()
+        if reset is not None:
+            reset()
         if on_frame:
             on_frame(game, env)
         steps, truncated = 0, False

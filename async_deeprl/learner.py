@@ -34,7 +34,7 @@ class Learner:
         cfg, counter, stats = self.config, self.counter, self.stats
         clock = time.perf_counter
         state = env.reset()
-        outputs, _ = self.dispatcher.request(state, None)
+        outputs, _ = self.dispatcher.request(worker.acting_input(state), None)
         while not self.stop.is_set():
             action = worker.act(outputs, counter.value)
             step = counter.claim(cfg.total_frames)
@@ -53,7 +53,7 @@ class Learner:
                 state = result.observation
             t1 = clock()
             update = worker.take_update(state)
-            outputs, returned = self.dispatcher.request(state, update)
+            outputs, returned = self.dispatcher.request(worker.acting_input(state), update)
             if update is not None:
                 stats.add_sums(worker.drain_stats())
                 stats.add_update(update_stats, returned)

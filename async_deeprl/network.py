@@ -59,6 +59,32 @@ def build_actor_critic_network(num_actions, input_shape=(84, 84, 4), name="actor
     return keras.Model(inputs, [logits, value], name=name)
 
 
+LSTM_CELLS = 256  # the paper's A3C LSTM: 256 cells after the last hidden layer
+
+
+def build_recurrent_actor_critic_network(num_actions, input_shape=(84, 84, 4),
+                                         name="actor_critic_lstm", torso="small",
+                                         cells=LSTM_CELLS):
+    """The paper's A3C LSTM: the torso, an LSTM of `cells` cells, then the policy and value
+    heads. Inputs [frames, h, c] (a batch of frame stacks and each one's LSTM state), outputs
+    [policy logits, V(s) [B, 1], h', c']. Its two parts are layers of their own, so that an
+    update can run the torso on a whole segment at once and step only the LSTM: 'torso'
+    (frames -> hidden features) and 'core' ([features, h, c] -> the four outputs)."""
+    import keras
+
+    inputs, features = _torso(input_shape, torso)
+    torso_model = keras.Model(inputs, features, name="torso")
+    feature_in = keras.Input((features.shape[-1],), name="features")
+    h_in, c_in = keras.Input((cells,), name="h"), keras.Input((cells,), name="c")
+    out, (h_out, c_out) = keras.layers.LSTMCell(cells, name="lstm")(feature_in, [h_in, c_in])
+    logits = keras.layers.Dense(num_actions, name="policy_logits")(out)
+    value = keras.layers.Dense(1, name="value")(out)
+    core = keras.Model([feature_in, h_in, c_in], [logits, value, h_out, c_out], name="core")
+    frames = keras.Input(shape=input_shape, dtype="uint8", name="frames")
+    h, c = keras.Input((cells,), name="h0"), keras.Input((cells,), name="c0")
+    return keras.Model([frames, h, c], core([torso_model(frames), h, c]), name=name)
+
+
 def make_optimizer(kind, learning_rate, grad_clip_norm=40.0):
     """The shared optimizer.
 

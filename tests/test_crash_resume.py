@@ -76,7 +76,7 @@ def _tb_steps(logdir, tag):
     return sorted(steps)
 
 
-@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c", "dqn"])
+@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c", "a3c_lstm", "dqn"])
 def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     rng = random.Random(0)

@@ -13,6 +13,7 @@ _MODULES = {
     "one_step_sarsa": "async_deeprl.agents.one_step_sarsa",
     "n_step_q": "async_deeprl.agents.n_step_q",
     "a3c": "async_deeprl.agents.a3c",
+    "a3c_lstm": "async_deeprl.agents.a3c_lstm",
     "dqn": "async_deeprl.agents.dqn",
 }
 NAMES = tuple(_MODULES)

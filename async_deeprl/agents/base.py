@@ -139,6 +139,11 @@ class SegmentWorker:
         self.agent, self.tmax = agent, agent.config.tmax
         self.segment = Segment()  # the transitions since the thread's last update
 
+    def acting_input(self, state):
+        """What the acting call needs for `state`: the frame stack itself (a recurrent worker
+        adds its thread's state)."""
+        return state
+
     def observe(self, state, action, reward, terminal):
         """Records one transition (reward already clipped)."""
         self.segment.add(state, action, reward, terminal)
@@ -163,8 +168,8 @@ class Agent:
         self.num_actions, self.input_shape, self.config = num_actions, tuple(input_shape), config
         self.xla = xla
         self._build()
-        batch = tf.TensorSpec([None, *self.input_shape], tf.uint8)
-        self.act = Compiled(tf.function(self._act, input_signature=[batch], jit_compile=xla))
+        self.act = Compiled(tf.function(self._act, input_signature=self._act_signature(),
+                                        jit_compile=xla))
         self.update = Compiled(tf.function(self._update, jit_compile=xla,
                                            input_signature=self._update_signature()))
         self._emit_gradients = False  # True only while `gradients` is traced
@@ -229,6 +234,10 @@ class Agent:
     def _act(self, states):
         """Outputs of one acting call for a batch of states (a tuple of per-state arrays)."""
         raise NotImplementedError
+
+    def _act_signature(self):
+        """The inputs of `act`: a batch of frame stacks (a recurrent agent adds its states)."""
+        return [tf.TensorSpec([None, *self.input_shape], tf.uint8)]
 
     def _update_signature(self):
         raise NotImplementedError
