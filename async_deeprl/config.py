@@ -92,6 +92,10 @@ class TrainConfig:
         0.01, "a3c, a3c_lstm: weight of the policy-entropy bonus in each update (the paper's "
         "beta).",
         low=0.0)
+    gae_lambda: float = setting(
+        1.0, "a3c, a3c_lstm: lambda of generalized advantage estimation for the policy term "
+        "(Schulman et al. 2016); 1: the paper's n-step advantages R_i - V(s_i). The value "
+        "target stays the n-step return.", low=0.0, high=1.0)
     value_loss_coef: float = setting(
         0.5, "a3c, a3c_lstm: weight of the value loss (R - V)^2 against the policy loss in each "
         "update.",

@@ -8,7 +8,8 @@ is 1 for a segment's real transitions and 0 for padding.
 import tensorflow as tf
 
 
-def actor_critic_loss(logits, values, actions, returns, mask, value_coef, entropy_beta):
+def actor_critic_loss(logits, values, actions, returns, mask, value_coef, entropy_beta,
+                      advantages=None):
     """A3C's loss of one segment, summed over its transitions (the paper's accumulated gradients).
 
     loss = sum_i mask_i * [ -log pi(a_i|s_i) * A_i
@@ -24,6 +25,8 @@ def actor_critic_loss(logits, values, actions, returns, mask, value_coef, entrop
       returns: the n-step returns R_i (`targets.n_step_returns`), shape [T].
       mask: shape [T].
       value_coef, entropy_beta: weights of the value and entropy terms.
+      advantages: the policy term's A_i instead of R_i - V(s_i) (e.g.
+        `targets.gae_advantages`), shape [T]; held constant too.
     Returns:
       (loss, parts): the scalar loss and a dict of scalars: `policy_loss`,
       `value_loss` (both sums, unweighted), `entropy` and `advantage_abs`
@@ -34,7 +37,8 @@ def actor_critic_loss(logits, values, actions, returns, mask, value_coef, entrop
     log_probs = tf.nn.log_softmax(logits)
     chosen = tf.gather(log_probs, tf.cast(actions, tf.int32), axis=1, batch_dims=1)
     errors = returns - values
-    advantages = tf.stop_gradient(errors)
+    advantages = tf.stop_gradient(errors if advantages is None else
+                                  tf.convert_to_tensor(advantages, tf.float32))
     entropies = -tf.reduce_sum(tf.exp(log_probs) * log_probs, axis=1)
     policy_loss = -tf.reduce_sum(mask * chosen * advantages)
     value_loss = tf.reduce_sum(mask * tf.square(errors))

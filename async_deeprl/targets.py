@@ -74,3 +74,38 @@ def n_step_returns(rewards, terminals, bootstrap, gamma, mask=None):
         return real * value + (1.0 - real) * following
 
     return tf.scan(back, (rewards, terminals, mask), initializer=_f32(bootstrap), reverse=True)
+
+
+def gae_advantages(rewards, values, terminals, bootstrap, gamma, lam, mask=None):
+    """Generalized advantage estimates (Schulman et al. 2016) of one segment.
+
+    A_i = delta_i + gamma * lam * (1 - terminal_i) * A_{i+1}, with the TD errors
+    delta_i = r_i + gamma * (1 - terminal_i) * V(s_{i+1}) - V(s_i), V(s_n) = `bootstrap`
+    after the last real transition, and A_n = 0. lam = 1 gives R_i - V(s_i) with R_i the
+    n-step returns of `n_step_returns` (the paper's advantages); lam = 0 the one-step TD
+    errors. Padding positions (mask 0) pass the following values through unchanged.
+
+    Args:
+      rewards, terminals, mask: as in `n_step_returns`, shape [T].
+      values: V(s_i) of the segment's states, shape [T] (held constant by the caller).
+      bootstrap: V of the state after the segment's last transition (ignored past a terminal).
+      gamma, lam: discount and the GAE weight, both in [0, 1].
+    Returns:
+      float32 tensor of shape [T].
+    """
+    rewards, values, terminals = _f32(rewards), _f32(values), _f32(terminals)
+    mask = tf.ones_like(rewards) if mask is None else _f32(mask)
+    gamma, lam = _f32(gamma), _f32(lam)
+
+    def back(following, step):
+        advantage_next, value_next = following
+        reward, value, terminal, real = step
+        keep = 1.0 - terminal
+        delta = reward + gamma * keep * value_next - value
+        advantage = delta + gamma * lam * keep * advantage_next
+        return (real * advantage + (1.0 - real) * advantage_next,
+                real * value + (1.0 - real) * value_next)
+
+    advantages, _ = tf.scan(back, (rewards, values, terminals, mask),
+                            initializer=(_f32(0.0), _f32(bootstrap)), reverse=True)
+    return advantages

@@ -137,3 +137,28 @@ def test_test_policy_modes():
     assert {policy(state, rng, 3) for _ in range(20)} == {best}
     with pytest.raises(ValueError):
         evaluation.stochastic_policy(agent.probs, 0.0, "argmax")
+
+
+@pytest.mark.parametrize("algorithm", ["a3c", "a3c_lstm"])
+def test_gae_lambda_changes_only_the_policy_terms_advantages(algorithm):
+    """At --gae_lambda 0.5 the update's loss is actor_critic_loss with the GAE advantages of
+    the same values; its value loss (the n-step returns' regression) is the default's."""
+    rng = np.random.default_rng(4)
+    seg = random_segment(rng, 4, with_next=False)
+    next_state = rng.integers(0, 256, (84, 84, 4), dtype=np.uint8)
+    paper, gae = (make_agent(algorithm, gamma=0.9, gae_lambda=lam) for lam in (1.0, 0.5))
+    gae.set_weights(paper.get_weights())
+    one = paper.update(*paper.update_args(seg, next_state), np.float32(0.0)).numpy()
+    half = gae.update(*gae.update_args(seg, next_state), np.float32(0.0)).numpy()
+    assert half[2] == pytest.approx(one[2], rel=1e-5)  # value loss: same returns, same values
+    assert abs(half[1] - one[1]) > 1e-4  # policy loss: other advantages
+    if algorithm == "a3c":  # by hand from the feed-forward network's outputs
+        frames = np.stack(seg.states)
+        logits, values = (np.asarray(t) for t in paper.online(frames))
+        bootstrap = float(np.asarray(paper.online(next_state[None])[1])[0, 0])
+        returns = targets.n_step_returns(seg.rewards, seg.terminals, bootstrap, 0.9)
+        advantages = targets.gae_advantages(seg.rewards, values[:, 0], seg.terminals, bootstrap,
+                                            0.9, 0.5)
+        loss, _ = losses.actor_critic_loss(logits, values[:, 0], seg.actions, returns,
+                                           np.ones(4, np.float32), 0.5, 0.01, advantages)
+        assert half[0] == pytest.approx(float(loss), rel=1e-4, abs=1e-4)

@@ -66,3 +66,30 @@ def test_n_step_returns_ignore_padding():
     plain = targets.n_step_returns([1.0, 2.0], [0, 0], 4.0, 0.5)
     np.testing.assert_allclose(_np(padded)[:2], _np(plain))
     np.testing.assert_allclose(_np(plain), [3.0, 4.0])
+
+
+def test_gae_advantages_by_hand():
+    # gamma 0.5, lam 0.5, V = [1, 2, 3], bootstrap 4: deltas 0.5+1-1=0.5, 0+1.5-2=-0.5, 1+2-3=0
+    # A_2 = 0, A_1 = -0.5 + 0.25 * 0 = -0.5, A_0 = 0.5 + 0.25 * -0.5 = 0.375
+    a = targets.gae_advantages([0.5, 0.0, 1.0], [1.0, 2.0, 3.0], [0, 0, 0], 4.0, 0.5, 0.5)
+    np.testing.assert_allclose(_np(a), [0.375, -0.5, 0.0])
+    # A terminal at index 1: no bootstrap through it (delta_1 = 0 - 2), nothing carried back.
+    a = targets.gae_advantages([0.5, 0.0, 1.0], [1.0, 2.0, 3.0], [0, 1, 0], 4.0, 0.5, 0.5)
+    np.testing.assert_allclose(_np(a), [0.5 + 0.25 * -2.0, -2.0, 0.0])
+
+
+def test_gae_at_lambda_one_is_the_papers_n_step_advantage_and_at_zero_the_td_error():
+    rewards, values, terminals = [1.0, 0.0, 2.0, -1.0], [0.3, -0.2, 0.9, 0.1], [0, 0, 1, 0]
+    returns = _np(targets.n_step_returns(rewards, terminals, 5.0, 0.9))
+    one = _np(targets.gae_advantages(rewards, values, terminals, 5.0, 0.9, 1.0))
+    np.testing.assert_allclose(one, returns - np.array(values), rtol=1e-6, atol=1e-6)
+    zero = _np(targets.gae_advantages(rewards, values, terminals, 5.0, 0.9, 0.0))
+    next_values = np.array([-0.2, 0.9, 0.0, 5.0])  # 0 after the terminal, then the bootstrap
+    np.testing.assert_allclose(zero, np.array(rewards) + 0.9 * next_values - values, rtol=1e-6)
+
+
+def test_gae_ignores_padding():
+    padded = targets.gae_advantages([1.0, 2.0, 9.0], [0.5, 0.5, 9.0], [0, 0, 1], 4.0, 0.5, 0.5,
+                                    mask=[1, 1, 0])
+    plain = targets.gae_advantages([1.0, 2.0], [0.5, 0.5], [0, 0], 4.0, 0.5, 0.5)
+    np.testing.assert_allclose(_np(padded)[:2], _np(plain))

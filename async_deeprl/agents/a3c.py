@@ -23,6 +23,15 @@ def entropy(probs):
     return float(-(p * np.log(p)).sum())
 
 
+def policy_advantages(config, rewards, values, terminals, bootstrap, mask):
+    """The policy term's advantages: None (the paper's R_i - V(s_i)) at --gae_lambda 1, else
+    `targets.gae_advantages` of the values (held constant)."""
+    if config.gae_lambda >= 1.0:
+        return None
+    return targets.gae_advantages(rewards, tf.stop_gradient(values), terminals, bootstrap,
+                                  config.gamma, config.gae_lambda, mask)
+
+
 class Worker(base.SegmentWorker):
     """A learner thread: samples from the policy and keeps its segment."""
 
@@ -81,8 +90,10 @@ class Agent(base.Agent):
         returns = targets.n_step_returns(rewards, terminals, bootstrap, cfg.gamma, mask)
         with tf.GradientTape() as tape:
             logits, values = self.online(states, training=True)
+            advantages = policy_advantages(cfg, rewards, values[:, 0], terminals, bootstrap, mask)
             loss, parts = losses.actor_critic_loss(logits, values[:, 0], actions, returns, mask,
-                                                   cfg.value_loss_coef, cfg.entropy_beta)
+                                                   cfg.value_loss_coef, cfg.entropy_beta,
+                                                   advantages)
         grads = tape.gradient(loss, self.trainable_variables)
         stats = tf.stack([loss, parts["policy_loss"], parts["value_loss"],
                           parts["advantage_abs"]])

@@ -149,8 +149,11 @@ class Agent(a3c.Agent):
             logits, values = unroll(self.online, frames, h0, c0, cfg.tmax + 1)
             bootstrap = tf.stop_gradient(values[n])
             returns = targets.n_step_returns(rewards, terminals, bootstrap, cfg.gamma, mask)
+            advantages = a3c.policy_advantages(cfg, rewards, values[:-1], terminals, bootstrap,
+                                               mask)
             loss, parts = losses.actor_critic_loss(logits[:-1], values[:-1], actions, returns,
-                                                   mask, cfg.value_loss_coef, cfg.entropy_beta)
+                                                   mask, cfg.value_loss_coef, cfg.entropy_beta,
+                                                   advantages)
         grads = tape.gradient(loss, self.trainable_variables)
         stats = tf.stack([loss, parts["policy_loss"], parts["value_loss"],
                           parts["advantage_abs"]])
