@@ -181,7 +181,7 @@ def test_bad_input(case, catch_run, tmp_path, capsys):
     (["--gamma", "1.5"], "--gamma must be in [0, 1]"),
     (["--lr", "-0.1"], "--lr must be > 0"),
     (["--optimizer", "sgd"], "value should be one of <rmsprop|adam>"),
-    (["--algorithm", "a4c"], "value should be one of <one_step_q|one_step_sarsa|n_step_q|a3c|dqn>"),
+    (["--algorithm", "a4c"], "value should be one of <one_step_q|one_step_sarsa|n_step_q|a3c|a3c_lstm|dqn>"),
     (["--entropy_beta", "-0.01"], "--entropy_beta must be >= 0"),
     (["--value_loss_coef", "0"], "--value_loss_coef must be > 0"),
     (["--eval_policy", "argmax"], "value should be one of <sample|greedy>"),

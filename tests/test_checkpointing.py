@@ -13,7 +13,9 @@ def _variables(agent):
     out = []
     for name, item in sorted(agent.checkpoint_items().items()):
         out += list(item.variables) if hasattr(item, "variables") else [item]
-    return out
+    # Keras's LSTM cell keeps a random-seed state for dropout, which a3c_lstm does not use and
+    # TensorFlow checkpoints do not hold.
+    return [v for v in out if "seed_generator" not in getattr(v, "path", "")]
 
 
 @pytest.mark.parametrize("algorithm", agents.NAMES)

@@ -73,7 +73,15 @@ def train_until(config, step):
         watcher.join()
 
 
-@pytest.mark.parametrize("algorithm", agents.NAMES)
+# Agents whose learning test plays another shipped game, and where it is.
+LEARNED_ELSEWHERE = {"a3c_lstm": "tests/test_a3c_lstm.py: the Cue game, which needs memory"}
+
+
+def test_every_agent_has_a_learning_test():
+    assert set(BUDGET) | set(LEARNED_ELSEWHERE) == set(agents.NAMES)
+
+
+@pytest.mark.parametrize("algorithm", [name for name in agents.NAMES if name in BUDGET])
 def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path, algorithm):
     """One run configured for the last check's global steps (its learning rate and epsilon
     schedules are those of the whole budget) is stopped at each check, resumed after it, and
