@@ -35,11 +35,16 @@ _TOKENLESS_CALL = ("import sys; from ray._raylet import GcsClient; "
 
 def prepare_local():
     """Before `ray` is imported: a local Ray started by this process listens on 127.0.0.1 only
-    and requires its token. Returns whether Ray was already imported (then too late for the
-    loopback setting; `loopback_line` says so)."""
+    and requires its token. Both settings are read when `ray` is imported, so once it is they
+    are left alone (setting RAY_AUTH_MODE then would split Ray's processes, which read it at
+    start, from this one, which read it at import; Ray 2.59 and later turn the token on for a
+    local instance themselves, and `local_line` tells where Ray listens). Returns whether Ray
+    was already imported."""
+    if "ray" in sys.modules:
+        return True
     os.environ.setdefault(LOOPBACK_ENV, "0")
     os.environ.setdefault(AUTH_ENV, "token")
-    return "ray" in sys.modules
+    return False
 
 
 def is_loopback(host):
