@@ -45,6 +45,7 @@ def test_settings_help_texts_come_from_the_config():
         async_deeprl.TrainConfig.help("gama")
 
 
+@pytest.mark.slow
 def test_train_and_the_command_line_write_the_same_run_and_resume_each_other(tmp_path):
     by_cli, by_api = str(tmp_path / "cli"), str(tmp_path / "api")
     done = _cli(*_flags(SETTINGS), "--total_frames=600", f"--logdir={by_cli}")
@@ -97,6 +98,7 @@ def test_a_sigint_stops_train_cleanly_with_a_checkpoint(tmp_path):
     assert summary["checkpoint"].endswith(f"ckpt-{summary['step']}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,deterministic", [("PongNoFrameskip-v4-n-step-q", True),
                                                 ("PongNoFrameskip-v4-a3c", False)])
 def test_act_in_a_gymnasium_loop_plays_the_games_eval_plays(name, deterministic, monkeypatch):

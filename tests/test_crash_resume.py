@@ -12,6 +12,8 @@ import time
 import pytest
 import tensorflow as tf
 
+pytestmark = pytest.mark.slow  # learning, crash and notebook runs: the slow lane
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOG_INTERVAL = 300
 # The killed runs are given far more steps than they can play before their kill,

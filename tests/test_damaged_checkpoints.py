@@ -13,6 +13,8 @@ import pytest
 from async_deeprl import checkpointing, runner
 from async_deeprl.config import TrainConfig
 
+pytestmark = pytest.mark.slow  # a real resume, eval or export per case
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATCH = "async_deeprl.games:Catch-v0"
 

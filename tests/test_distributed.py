@@ -236,6 +236,7 @@ def _kill_worker_at(trainer, step, result):
 RAY_LEARNING = dict(algorithm="n_step_q", gamma=0.9, lr=5e-3)
 
 
+@pytest.mark.slow
 def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_process(tmp_path):
     """2 workers x 2 threads train n-step Q on Catch for 20,000 steps; worker 0 is SIGKILLed at
     T=6,000, Ray restarts it and the run goes on. The greedy agent must clear the single-process
@@ -286,6 +287,7 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
     assert len(rows) == step // 5_000 + 2
 
 
+@pytest.mark.slow
 def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tmp_path):
     """--holder_shards 2 (and --gradients_per_message 3): every update reaches both shards
     (gradient bytes = updates x the whole gradient), and the checkpoint holds the shards' state: its optimizer step count is
@@ -311,6 +313,7 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     assert resumed["step"] == 3_500
 
 
+@pytest.mark.slow
 def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
     logdir = str(tmp_path / "driver")
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
@@ -336,6 +339,7 @@ def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
     assert rows[-1] == 1_500 and rows == sorted(set(rows))  # no step logged twice
 
 
+@pytest.mark.slow
 def test_the_holder_killed_with_sigkill_stops_the_run_in_one_line_and_it_resumes(tmp_path):
     """The parameter holder is the one process the run cannot go on without: SIGKILLed during
     a 1-worker run, the run stops at once with exit 1 and one line that names it and how to

@@ -11,6 +11,8 @@ from absl.testing import flagsaver
 
 import run_dqn
 
+pytestmark = pytest.mark.slow  # a real train, resume and eval from the command line
+
 FLAGS = flags.FLAGS
 TINY = dict(game="SpaceInvaders-v0", threads=2, total_frames=3000, log_interval=1000,
             test_interval=1500, test_games=1, test_max_steps=200, update_interval=500,

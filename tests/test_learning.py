@@ -8,6 +8,8 @@ import pytest
 from async_deeprl import agents, environment, evaluation, runner
 from async_deeprl.config import TrainConfig
 
+pytestmark = pytest.mark.slow  # learning, crash and notebook runs: the slow lane
+
 CATCH = "async_deeprl.games:Catch-v0"
 
 

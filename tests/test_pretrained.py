@@ -18,6 +18,8 @@ from PIL import Image, ImageSequence
 import run_dqn
 from async_deeprl.evaluation import MAX_GIF_FRAMES
 
+pytestmark = pytest.mark.slow  # full Pong games of the shipped agents
+
 FLAGS = flags.FLAGS
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (folder under pretrained/, folder under assets/ holding eval_{pretrained,random}_30.json)

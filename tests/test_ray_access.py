@@ -19,6 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATCH = "async_deeprl.games:Catch-v0"
 
 
+@pytest.mark.slow
 def test_a_local_workers_run_listens_on_loopback_only_and_refuses_a_client_without_token(
         tmp_path):
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,

@@ -10,6 +10,7 @@ import resource
 import subprocess
 import sys
 
+import pytest
 import tensorflow as tf
 
 from async_deeprl import faults, runner
@@ -52,6 +53,7 @@ def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
 
 
+@pytest.mark.slow  # real runs under a file-size limit
 def test_checkpoint_that_cannot_be_written_stops_with_one_line_then_resumes(tmp_path):
     logdir = str(tmp_path / "run")
     args = ["--game", CATCH, "--threads", "2", "--action_repeat", "1", "--test_interval", "0",
