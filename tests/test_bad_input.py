@@ -13,7 +13,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 import run_dqn
-from async_deeprl import logdir as logdir_lib, ray_access, runner
+from async_deeprl import logdir as logdir_lib, ray_access
 from async_deeprl.config import ConfigError, TrainConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,15 +29,6 @@ class BoxActionPixels(gym.Env):
 
 if "BoxActionPixels-v0" not in gym.registry:
     gym.register(id="BoxActionPixels-v0", entry_point=BoxActionPixels)
-
-
-@pytest.fixture(scope="module")
-def catch_run(tmp_path_factory):
-    """A finished 300-step Catch run to copy from."""
-    logdir = str(tmp_path_factory.mktemp("catch") / "run")
-    runner.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=300,
-                             action_repeat=1, log_interval=100, test_interval=0, seed=0))
-    return logdir
 
 
 def _snapshot(path):

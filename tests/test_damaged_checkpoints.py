@@ -10,22 +10,12 @@ import sys
 
 import pytest
 
-from async_deeprl import checkpointing, runner
-from async_deeprl.config import TrainConfig
+from async_deeprl import checkpointing
 
 pytestmark = pytest.mark.slow  # a real resume, eval or export per case
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATCH = "async_deeprl.games:Catch-v0"
-
-
-@pytest.fixture(scope="module")
-def catch_run(tmp_path_factory):
-    """A finished Catch run with three checkpoints, the newest at T=300."""
-    logdir = str(tmp_path_factory.mktemp("catch") / "run")
-    runner.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=300,
-                             action_repeat=1, log_interval=100, test_interval=0, seed=0))
-    return logdir
 
 
 def _names(logdir):

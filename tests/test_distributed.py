@@ -313,21 +313,30 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     assert resumed["step"] == 3_500
 
 
-@pytest.mark.slow
-def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
-    logdir = str(tmp_path / "driver")
+def _start_training(logdir, workers, extra, stderr):
+    """(command without --total_frames, env, the process, its lines so far) of a Catch run
+    with `workers` worker processes started from the command line, once its first log row
+    (after the first checkpoint) is out."""
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
-           "--action_repeat", "1", "--threads", "1", "--workers", "2", "--log_interval", "500",
-           "--test_interval", "0", "--seed", "0", "--gradients_per_message", "2",
+           "--action_repeat", "1", "--threads", "1", "--workers", str(workers),
+           "--log_interval", "500", "--test_interval", "0", "--seed", "0", *extra,
            "--logdir", logdir]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(cmd + ["--total_frames", "10000000"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env)
+                            stderr=stderr, text=True, env=env)
     lines = []
-    for line in proc.stdout:  # The first log row comes after the first checkpoint.
+    for line in proc.stdout:
         lines.append(line)
         if " frames=" in line:
             break
+    return cmd, env, proc, lines
+
+
+@pytest.mark.slow
+def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
+    logdir = str(tmp_path / "driver")
+    cmd, env, proc, lines = _start_training(logdir, 2, ["--gradients_per_message", "2"],
+                                            stderr=subprocess.STDOUT)
     proc.kill()
     proc.wait()
     assert any("frames=" in line for line in lines), "".join(lines)
@@ -347,17 +356,7 @@ def test_the_holder_killed_with_sigkill_stops_the_run_in_one_line_and_it_resumes
     from proc_utils import named
 
     logdir = str(tmp_path / "holder")
-    cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
-           "--action_repeat", "1", "--threads", "1", "--workers", "1", "--log_interval", "500",
-           "--test_interval", "0", "--seed", "0", "--logdir", logdir]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(cmd + ["--total_frames", "10000000"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-    lines = []
-    for line in proc.stdout:  # The first log row comes after the first checkpoint.
-        lines.append(line)
-        if " frames=" in line:
-            break
+    cmd, env, proc, lines = _start_training(logdir, 1, [], stderr=subprocess.PIPE)
     holders = named(proc.pid, "ray::Holder")
     assert len(holders) == 1, "".join(lines)
     os.kill(holders[0], signal.SIGKILL)

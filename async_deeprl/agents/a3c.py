@@ -94,6 +94,10 @@ class Agent(base.Agent):
             loss, parts = losses.actor_critic_loss(logits, values[:, 0], actions, returns, mask,
                                                    cfg.value_loss_coef, cfg.entropy_beta,
                                                    advantages)
+        return self._finish_actor_critic(tape, loss, parts, learning_rate)
+
+    def _finish_actor_critic(self, tape, loss, parts, learning_rate):
+        """The gradient of `loss`, applied (`_finish`); returns the update's stats."""
         grads = tape.gradient(loss, self.trainable_variables)
         stats = tf.stack([loss, parts["policy_loss"], parts["value_loss"],
                           parts["advantage_abs"]])

@@ -154,10 +154,7 @@ class Agent(a3c.Agent):
             loss, parts = losses.actor_critic_loss(logits[:-1], values[:-1], actions, returns,
                                                    mask, cfg.value_loss_coef, cfg.entropy_beta,
                                                    advantages)
-        grads = tape.gradient(loss, self.trainable_variables)
-        stats = tf.stack([loss, parts["policy_loss"], parts["value_loss"],
-                          parts["advantage_abs"]])
-        return self._finish(loss, grads, learning_rate, stats)
+        return self._finish_actor_critic(tape, loss, parts, learning_rate)
 
     def warm_up(self, batch_sizes):
         state = np.zeros(self.input_shape, np.uint8)
