@@ -50,9 +50,9 @@ def train(algorithm=None, game=None, threads=None, logdir=None, *, flagfile=None
                           "async_deeprl.TrainConfig (TrainConfig.help() lists them)")
     config = _config(flagfile, given)
     tf_logs.import_quietly()
-    from async_deeprl import runner
+    from async_deeprl import training
 
-    summary = runner.make_trainer(config, stop_event or threading.Event()).run()
+    summary = training.make_trainer(config, stop_event or threading.Event()).run()
     return dict(step=summary["step"], emulator_frames=summary.get("emulator_frames"),
                 seconds=summary["seconds"], agent_steps_per_s=summary["agent_steps_per_s"],
                 checkpoint=summary["checkpoint"], logdir=config.logdir,

@@ -92,7 +92,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
     process; with `workers` the aggregate rate of the shared-model run only). `base`: a
     TrainConfig whose settings the run keeps, instead of `game`, `action_repeat`, `algorithm`
     and the defaults."""
-    from async_deeprl import runner
+    from async_deeprl import training
     from async_deeprl.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as logdir:
@@ -107,7 +107,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
         else:
             config = dataclasses.replace(base, **run)
         stop = threading.Event()
-        trainer = runner.make_trainer(config, stop, show_progress=False)
+        trainer = training.make_trainer(config, stop, show_progress=False)
         if workers:
             return _shared_model_rate(trainer, stop, seconds, warmup)
         worker = threading.Thread(target=trainer.run)

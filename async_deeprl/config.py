@@ -59,6 +59,10 @@ class TrainConfig:
         4, "Emulator frames per agent step (id steps with --id_frameskip).", low=1)
     memory_len: int = setting(
         4, "Preprocessed frames stacked into one observation, one per agent step.", low=1)
+    obs_size: int = setting(
+        84, "Side of the square grayscale frame the network sees, in pixels (the paper's 84; "
+        "42 quarters the first convolution's work, as pytorch-a3c's fast Pong agent).",
+        low=36, high=210)
     noop_max: int = setting(
         30, "Most random no-ops at the start of an ALE game: single emulator frames (id steps "
         "with --id_frameskip).", low=0)
@@ -240,9 +244,14 @@ class TrainConfig:
                 f"the {available / gib:.1f} GiB of memory available now; lower --replay_capacity "
                 f"(1,000,000 transitions take {1e6 * replay.BYTES_PER_TRANSITION / gib:.1f} GiB)")
 
+    def input_shape(self):
+        """(height, width, frames) of one observation the network sees."""
+        return (self.obs_size, self.obs_size, self.memory_len)
+
     def env_kwargs(self):
         """Keyword arguments of `environment.make_env` for this run (without the seed)."""
         return dict(action_repeat=self.action_repeat, memory_len=self.memory_len,
+                    obs_size=self.obs_size,
                     noop_max=self.noop_max, sticky_prob=self.sticky_prob,
                     action_set=self.action_set, id_frameskip=self.id_frameskip)
 
@@ -264,3 +273,12 @@ class EvalConfig:
         "gif", "File format of that video: gif, or mp4 (H.264 at x264's default quality, exact "
         "frame timing; about the GIF's size for Atari; encoded by the ffmpeg binary inside the "
         "imageio-ffmpeg wheel).", choices=("gif", "mp4"))
+
+
+def main():
+    """Prints the flag table of docs/flags.md (`python -m async_deeprl.config`)."""
+    print(settings.markdown_table(TrainConfig, EvalConfig))
+
+
+if __name__ == "__main__":
+    main()

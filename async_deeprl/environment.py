@@ -70,7 +70,8 @@ def resolve_game(game_id):
 
 
 def make_env(game, *, action_repeat=4, memory_len=4, noop_max=30, sticky_prob=None,
-             action_set="reduced", id_frameskip=False, seed=None, record_rgb=False):
+             action_set="reduced", id_frameskip=False, seed=None, record_rgb=False,
+             obs_size=preprocessing.OBS_SIZE):
     """Builds the environment the agent sees.
 
     Steps, in order, applied to every agent step:
@@ -87,8 +88,8 @@ def make_env(game, *, action_repeat=4, memory_len=4, noop_max=30, sticky_prob=No
       4. Grayscale (luminance).
       5. Crop: SpaceInvaders drops its bottom 15 rows; other ALE games keep
          rows 36:-15; non-ALE envs keep the whole frame.
-      6. Resize to 84x84 with cv2 INTER_AREA, stored as uint8.
-      7. Stack of the last `memory_len` frames -> (84, 84, memory_len) uint8,
+      6. Resize to obs_size x obs_size (84 unless given) with cv2 INTER_AREA, stored as uint8.
+      7. Stack of the last `memory_len` frames -> (obs_size, obs_size, memory_len) uint8,
          newest last; on reset every slot holds the first frame.
     On reset of an ALE game, up to `noop_max` random no-op actions are played
     first. A lost life is reported (`StepResult.life_lost`) but the game goes
@@ -106,6 +107,7 @@ def make_env(game, *, action_repeat=4, memory_len=4, noop_max=30, sticky_prob=No
       id_frameskip: use the id's own frameskip for each repeat (ALE only).
       seed: seeds the emulator and the no-op draws; None is random.
       record_rgb: keep the last RGB frame for videos (`rgb_frame()`).
+      obs_size: side of the square frames the network sees, in pixels.
     Raises:
       EnvError: unknown id, non-pixel observations or non-discrete actions.
     """
@@ -113,7 +115,7 @@ def make_env(game, *, action_repeat=4, memory_len=4, noop_max=30, sticky_prob=No
         raise EnvError(f"action set {action_set!r} is not one of {ACTION_SETS}")
     spec, rom = resolve_game(game)
     common = dict(action_repeat=action_repeat, memory_len=memory_len,
-                  action_set=action_set, seed=seed)
+                  action_set=action_set, seed=seed, obs_size=obs_size)
     if rom is not None and not id_frameskip:
         sticky = spec.kwargs.get("repeat_action_probability", 0.0) if sticky_prob is None else sticky_prob
         return AleVectorEnv(spec, rom, noop_max=noop_max, sticky_prob=sticky,
@@ -124,7 +126,7 @@ def make_env(game, *, action_repeat=4, memory_len=4, noop_max=30, sticky_prob=No
 class PixelEnv:
     """Shared bookkeeping of both backends: frame stack, scores, lives, actions."""
 
-    def __init__(self, game_id, rom, action_names_all, action_set, memory_len):
+    def __init__(self, game_id, rom, action_names_all, action_set, memory_len, obs_size):
         self.game_id = game_id
         self.rom = rom
         wanted = REDUCED_ACTION_SETS.get(rom) if action_set == "reduced" else None
@@ -135,7 +137,8 @@ class PixelEnv:
         self.action_names = [action_names_all[i] for i in self._action_ids]
         self.num_actions = len(self._action_ids)
         self._crop_rows = preprocessing.crop_rows_for(rom)
-        self._stack = preprocessing.FrameStack(memory_len)
+        self._obs_size = obs_size
+        self._stack = preprocessing.FrameStack(memory_len, obs_size)
         self.frame_number = 0
         self.episode_score = 0.0
         self.episode_steps = 0
@@ -143,7 +146,7 @@ class PixelEnv:
 
     def _process(self, frame):
         gray = preprocessing.to_gray(frame)
-        return preprocessing.crop_and_resize(gray, self._crop_rows)
+        return preprocessing.crop_and_resize(gray, self._crop_rows, self._obs_size)
 
     def _start_episode(self, frame, lives):
         self.episode_score = 0.0
@@ -175,7 +178,7 @@ class AleVectorEnv(PixelEnv):
     """An ALE game in `AtariVectorEnv(num_envs=1)`: the emulator step releases the GIL."""
 
     def __init__(self, spec, rom, *, action_repeat, memory_len, noop_max, sticky_prob,
-                 action_set, seed, record_rgb):
+                 action_set, seed, record_rgb, obs_size):
         from ale_py.vector_env import AtariVectorEnv
 
         self._env = AtariVectorEnv(
@@ -186,7 +189,7 @@ class AleVectorEnv(PixelEnv):
             max_num_frames_per_episode=spec.kwargs.get("max_num_frames_per_episode", 108_000),
             num_threads=1)
         names = [a.name for a in self._env.ale.get_action_set()]
-        super().__init__(spec.id, rom, names, action_set, memory_len)
+        super().__init__(spec.id, rom, names, action_set, memory_len, obs_size)
         self.sticky_prob = float(sticky_prob)
         self._seed = seed
         self._record_rgb = record_rgb
@@ -226,7 +229,7 @@ class GymPixelEnv(PixelEnv):
     """Any gymnasium env with HxWx3 uint8 observations, preprocessed in Python."""
 
     def __init__(self, spec, rom, *, action_repeat, memory_len, noop_max, sticky_prob,
-                 action_set, seed):
+                 action_set, seed, obs_size):
         kwargs = {}
         if rom is not None and sticky_prob is not None:
             kwargs["repeat_action_probability"] = float(sticky_prob)
@@ -247,7 +250,7 @@ class GymPixelEnv(PixelEnv):
             names = list(unwrapped.get_action_meanings())
         else:
             names = [str(i) for i in range(self._env.action_space.n)]
-        super().__init__(spec.id, rom, names, action_set, memory_len)
+        super().__init__(spec.id, rom, names, action_set, memory_len, obs_size)
         ale = getattr(unwrapped, "ale", None)
         self.sticky_prob = ale.getFloat("repeat_action_probability") if ale is not None else None
         self._repeat = action_repeat

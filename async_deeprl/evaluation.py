@@ -10,47 +10,6 @@ class EvalError(ValueError):
     """An evaluation that cannot start; the message is one line."""
 
 
-def epsilon_greedy(q_fn, epsilon):
-    """A policy(state, rng, num_actions) -> action: uniform with probability `epsilon`,
-    else the argmax of `q_fn` (which maps a [1, 84, 84, K] uint8 batch to Q-values [1, A])."""
-
-    def policy(state, rng, num_actions):
-        if rng.random() < epsilon:
-            return int(rng.integers(num_actions))
-        return int(np.argmax(np.asarray(q_fn(state[None]))[0]))
-
-    return policy
-
-
-def sample_action(probs, rng):
-    """An action index drawn with probabilities `probs` (a vector summing to ~1, float32 rounding
-    allowed) using one uniform draw of `rng`."""
-    cumulative = np.cumsum(np.asarray(probs, np.float64))
-    index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    return min(index, len(cumulative) - 1)
-
-
-def stochastic_policy(probs_fn, epsilon, mode):
-    """A policy(state, rng, num_actions) -> action for a policy network: uniform with probability
-    `epsilon`, else a draw from `probs_fn`'s action probabilities (`mode` 'sample') or their
-    argmax ('greedy'). `probs_fn` maps a [1, 84, 84, K] uint8 batch to probabilities [1, A]."""
-    if mode not in ("sample", "greedy"):
-        raise ValueError(f"mode {mode!r} is not 'sample' or 'greedy'")
-
-    def policy(state, rng, num_actions):
-        if rng.random() < epsilon:
-            return int(rng.integers(num_actions))
-        probs = np.asarray(probs_fn(state[None]))[0]
-        return sample_action(probs, rng) if mode == "sample" else int(np.argmax(probs))
-
-    return policy
-
-
-def random_policy(state, rng, num_actions):
-    """Uniformly random actions: the baseline every learning result is compared with."""
-    return int(rng.integers(num_actions))
-
-
 def play_games(env, policy, num_games, rng, max_steps, on_frame=None, stop=None):
     """Plays `num_games` full games (a lost life does not end one) with `policy`.
 
@@ -213,7 +172,8 @@ def evaluate_logdir(logdir, evaldir, games, epsilon, max_steps, seed=None, video
 
 # The settings that decide what --eval plays: it takes them from the run, so a flag setting
 # one of them to another value than the run's is refused rather than ignored.
-RUN_SETTINGS = ("game", "algorithm", "network", "action_repeat", "memory_len", "noop_max",
+RUN_SETTINGS = ("game", "algorithm", "network", "action_repeat", "memory_len", "obs_size",
+                "noop_max",
                 "sticky_prob", "action_set", "id_frameskip")
 
 

@@ -14,12 +14,16 @@ def _say(message):
     print(message, flush=True)
 
 
+# Environment settings added after some runs were written: what those runs had.
+ENV_DEFAULTS = {"obs_size": 84}
+
+
 def run_description(config, env):
     """What run_config.json records: algorithm, network (torso and input), game, actions, env
     and settings (a run_config.json without `network` is of the 'small' network)."""
     return dict(algorithm=config.algorithm, network=config.network, game=config.game,
                 num_actions=env.num_actions, action_names=env.action_names,
-                input_shape=[84, 84, config.memory_len], env=config.env_kwargs(),
+                input_shape=list(config.input_shape()), env=config.env_kwargs(),
                 config=dataclasses.asdict(config))
 
 
@@ -69,10 +73,11 @@ def prepare_logdir(config, env):
                 f"--network {trained} or choose another --logdir")
         # JSON round trip so that tuples and lists, ints and floats compare alike.
         wanted = json.loads(json.dumps(config.env_kwargs()))
-        changed = sorted(k for k in set(wanted) | set(previous.get("env", {}))
-                         if previous.get("env", {}).get(k) != wanted.get(k))
+        trained_env = dict(ENV_DEFAULTS, **previous.get("env", {}))
+        changed = sorted(k for k in set(wanted) | set(trained_env)
+                         if trained_env.get(k) != wanted.get(k))
         if changed:
-            was = ", ".join(f"--{k}={previous.get('env', {}).get(k)}" for k in changed)
+            was = ", ".join(f"--{k}={trained_env.get(k)}" for k in changed)
             raise ConfigError(
                 f"--logdir {logdir!r} was trained with {was}; resume with the same values "
                 "(the network was trained on that input) or choose another --logdir")

@@ -42,7 +42,7 @@ def crop_and_resize(gray, rows, size=OBS_SIZE):
 
 
 class FrameStack:
-    """The last `length` preprocessed frames as one (84, 84, length) uint8 array.
+    """The last `length` preprocessed frames as one (size, size, length) uint8 array.
 
     The newest frame is the last channel. After `reset` every channel holds the
     first frame of the episode.

@@ -1,13 +1,13 @@
 """One asynchronous training run of any agent: threads, step counter, target syncs, logs, tests.
 
-`train(config)` is the whole run. Each learner thread owns one environment and
+`Trainer(config).run()` is the whole run. Each learner thread owns one environment and
 one worker of the agent (`config.algorithm`): the worker picks actions, keeps
 the thread's segment and says when an update is due; the runner steps the
 environment, claims global steps, syncs the target network every
 `update_interval` steps, and sends each request through the dispatcher. The
 main thread writes log rows and checkpoints; a tester thread plays test games
 with the agent's test policy on its own environment. Nothing here depends on
-which agent runs. With `--workers`, `make_trainer` returns the subclass in
+which agent runs. `training.train(config)` runs it, or with `--workers` the subclass in
 `distributed.py`, whose learner loops run in worker processes on Ray.
 """
 
@@ -65,7 +65,7 @@ def build_agent(config, num_actions):
         import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
 
         keras.utils.set_random_seed(config.seed)
-    return agents.get(config.algorithm)(num_actions, (84, 84, config.memory_len), config)
+    return agents.get(config.algorithm)(num_actions, config.input_shape(), config)
 
 
 def learning_rate(config, step):
@@ -375,26 +375,3 @@ class Trainer:
         return dict(step=self.counter.value, emulator_frames=self.emulator_frames(),
                     checkpoint=path, seconds=elapsed, agent_steps_per_s=steps / elapsed,
                     target_syncs=self.target_syncs)
-
-
-def make_trainer(config, stop_event=None, show_progress=None):
-    """The Trainer of `config`: one process, or with `--workers` worker processes on Ray."""
-    if not config.workers:
-        return Trainer(config, stop_event, show_progress)
-    from async_deeprl import ray_access
-
-    if config.ray_address is None:
-        ray_access.prepare_local()  # before Ray is imported: loopback only, token required
-    else:
-        ray_access.check_cluster(config.ray_address)  # before the logdir is touched
-    try:
-        from async_deeprl import distributed  # Ray is imported only for --workers.
-    except ImportError as e:
-        raise ConfigError(f"--workers {config.workers} needs Ray ({e}); install it with "
-                          "pip install -e '.[ray]' or leave --workers at 0") from None
-    return distributed.DistributedTrainer(config, stop_event, show_progress)
-
-
-def train(config, stop_event=None):
-    """Runs (or resumes) `config.algorithm` as configured; returns a summary."""
-    return make_trainer(config, stop_event).run()

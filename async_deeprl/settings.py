@@ -183,14 +183,3 @@ def markdown_table(*settings_classes):
             text = field.metadata["help"].replace("|", "\\|")
             lines.append(f"| {name} | {_shown_default(field)} | {text} |")
     return "\n".join(lines)
-
-
-def main():
-    """Prints the flag table of docs/flags.md (`python -m async_deeprl.settings`)."""
-    from async_deeprl.config import EvalConfig, TrainConfig
-
-    print(markdown_table(TrainConfig, EvalConfig))
-
-
-if __name__ == "__main__":
-    main()

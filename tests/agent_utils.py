@@ -8,16 +8,18 @@ from async_deeprl.config import TrainConfig
 
 
 def make_agent(algorithm="one_step_q", num_actions=3, **settings):
-    """A real agent of `algorithm` on 84x84x4 inputs, configured like a run of it."""
+    """A real agent of `algorithm` on its config's inputs (84x84x4 unless --obs_size or
+    --memory_len are given), configured like a run of it."""
     config = TrainConfig(algorithm=algorithm, **settings)
-    return agents.get(algorithm)(num_actions, (84, 84, 4), config)
+    return agents.get(algorithm)(num_actions, config.input_shape(), config)
 
 
-def random_segment(rng, n, num_actions=3, terminal_last=False, with_next=True):
+def random_segment(rng, n, num_actions=3, terminal_last=False, with_next=True,
+                   shape=(84, 84, 4)):
     """A segment of `n` random transitions; with_next fills the bootstrap rows and actions."""
     seg = Segment()
     for i in range(n):
-        seg.add(rng.integers(0, 256, (84, 84, 4), dtype=np.uint8), int(rng.integers(num_actions)),
+        seg.add(rng.integers(0, 256, shape, dtype=np.uint8), int(rng.integers(num_actions)),
                 float(rng.uniform(-1, 1)), terminal_last and i == n - 1)
         if with_next:
             seg.next_q[-1] = rng.normal(size=num_actions).astype(np.float32)

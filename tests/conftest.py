@@ -14,11 +14,11 @@ import pytest  # noqa: E402
 def catch_run(tmp_path_factory):
     """A finished 300-step one-step Q Catch run (three checkpoints, the newest at T=300) to copy
     from; one per test module."""
-    from async_deeprl import runner
+    from async_deeprl import training
     from async_deeprl.config import TrainConfig
 
     logdir = str(tmp_path_factory.mktemp("catch") / "run")
-    runner.train(TrainConfig(game="async_deeprl.games:Catch-v0", logdir=logdir, threads=1,
+    training.train(TrainConfig(game="async_deeprl.games:Catch-v0", logdir=logdir, threads=1,
                              total_frames=300, action_repeat=1, log_interval=100,
                              test_interval=0, seed=0))
     return logdir

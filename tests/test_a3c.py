@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from agent_utils import make_agent, random_segment
-from async_deeprl import evaluation, losses, targets
-from async_deeprl.agents import a3c
+from async_deeprl import losses, targets
+from async_deeprl.agents import a3c, policies
 
 # A 2-step segment: pi(.|s_0) = [1/4, 3/4], pi(.|s_1) = [2/3, 1/3].
 LOGITS = np.array([[0.0, np.log(3.0)], [np.log(2.0), 0.0]], np.float32)
@@ -75,10 +75,10 @@ def test_sampling_follows_the_policy_probabilities():
     probs = np.array([0.1, 0.6, 0.3], np.float32)
     rng = np.random.default_rng(0)
     n = 30_000
-    counts = np.bincount([evaluation.sample_action(probs, rng) for _ in range(n)], minlength=3)
+    counts = np.bincount([policies.sample_action(probs, rng) for _ in range(n)], minlength=3)
     chi2 = float(((counts - n * probs) ** 2 / (n * probs)).sum())
     assert chi2 < 13.8  # chi-square, 2 degrees of freedom, p = 0.001
-    assert evaluation.sample_action(np.array([0.0, 0.0, 1.0]), rng) == 2
+    assert policies.sample_action(np.array([0.0, 0.0, 1.0]), rng) == 2
     # The worker samples the same way from its acting outputs.
     agent = make_agent("a3c")
     worker = agent.worker(0, np.random.default_rng(1))
@@ -136,7 +136,7 @@ def test_test_policy_modes():
     rng = np.random.default_rng(0)
     assert {policy(state, rng, 3) for _ in range(20)} == {best}
     with pytest.raises(ValueError):
-        evaluation.stochastic_policy(agent.probs, 0.0, "argmax")
+        policies.stochastic_policy(agent.probs, 0.0, "argmax")
 
 
 @pytest.mark.parametrize("algorithm", ["a3c", "a3c_lstm"])

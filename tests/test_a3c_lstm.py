@@ -6,7 +6,7 @@ import pytest
 
 from agent_utils import make_agent, random_segment
 from async_deeprl import dispatch
-from async_deeprl.agents import a3c_lstm
+from async_deeprl.agents import a3c_lstm, policies
 
 
 def _sigmoid(x):
@@ -47,22 +47,24 @@ def _loss_by_hand(logits, values, actions, rewards, terminals, bootstrap, gamma,
     return policy + value_coef * value - beta * entropy
 
 
-@pytest.mark.parametrize("terminal_last", [False, True])
-def test_update_unrolls_the_segment_from_its_start_state_as_done_by_hand(terminal_last):
-    """3 transitions of a tmax-5 segment from a random (h0, c0): the loss the update reports
-    equals the LSTM stepped by hand through the 3 frames, bootstrapped from V of the 4th
-    (the state the segment ends at, after the 3rd), or from 0 at a terminal."""
+@pytest.mark.parametrize("length, terminal_last", [(3, False), (3, True), (5, False), (1, True)])
+def test_update_unrolls_the_segment_from_its_start_state_as_done_by_hand(length, terminal_last):
+    """`length` transitions of a tmax-5 segment from a random (h0, c0): the loss the update
+    reports equals the LSTM stepped by hand through those frames, bootstrapped from V of the
+    state the segment ends at, or from 0 at a terminal; a full segment and a one-step one
+    included (the end state sits at row `length` of the unroll)."""
     agent = make_agent("a3c_lstm", tmax=5, gamma=0.9)
-    rng = np.random.default_rng(3)
-    seg = random_segment(rng, 3, terminal_last=terminal_last, with_next=False)
+    rng = np.random.default_rng(3 + length)
+    seg = random_segment(rng, length, terminal_last=terminal_last, with_next=False)
     next_state = rng.integers(0, 256, (84, 84, 4), dtype=np.uint8)
     h0 = rng.normal(0, 0.5, agent.cells).astype(np.float32)
     c0 = rng.normal(0, 0.5, agent.cells).astype(np.float32)
     frames = np.stack(seg.states + [next_state])
     features = np.asarray(agent.online.get_layer("torso")(frames))
     logits, values, _, _ = _lstm_by_hand(agent.online, features, h0, c0)
-    bootstrap = 0.0 if terminal_last else values[3]
-    expected = _loss_by_hand(logits[:3], values[:3], seg.actions, seg.rewards, seg.terminals,
+    bootstrap = 0.0 if terminal_last else values[length]
+    expected = _loss_by_hand(logits[:length], values[:length], seg.actions, seg.rewards,
+                             seg.terminals,
                              bootstrap, 0.9, agent.config.value_loss_coef,
                              agent.config.entropy_beta)
     stats = agent.update(*agent.update_args(seg, next_state, (h0, c0)), np.float32(0.0))
@@ -152,18 +154,18 @@ def test_the_recurrent_agent_learns_the_cue_game_and_the_feed_forward_one_cannot
     frames later. With --memory_len 1 (one frame per observation) a3c_lstm, which remembers,
     learns it; a3c, trained the same way in the same test, stays at chance (0 per game at
     best); a random policy scores about -1/3."""
-    from async_deeprl import environment, evaluation, runner
+    from async_deeprl import environment, evaluation, training
     from async_deeprl.config import TrainConfig
 
     cue = "async_deeprl.games:Cue-v0"
     env = environment.make_env(cue, action_repeat=1, memory_len=1, seed=7)
     random_mean = evaluation.summarize(evaluation.play_games(
-        env, evaluation.random_policy, 300, np.random.default_rng(0), 100))["mean"]
+        env, policies.random_policy, 300, np.random.default_rng(0), 100))["mean"]
     assert random_mean < 0
     means = {}
     for algorithm in ("a3c_lstm", "a3c"):
         logdir = str(tmp_path / algorithm)
-        runner.train(TrainConfig(algorithm=algorithm, game=cue, memory_len=1, action_repeat=1,
+        training.train(TrainConfig(algorithm=algorithm, game=cue, memory_len=1, action_repeat=1,
                                  threads=2, gamma=0.9, lr=1e-3, total_frames=12_000,
                                  log_interval=4_000, test_interval=0, seed=1, logdir=logdir))
         greedy = evaluation.evaluate_logdir(logdir, None, 60, 0.0, 100, seed=7, video=False,

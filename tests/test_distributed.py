@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from agent_utils import make_agent, random_segment
-from async_deeprl import checkpointing, environment, evaluation, runner
+from async_deeprl import checkpointing, environment, evaluation, training
 from async_deeprl.config import ConfigError, TrainConfig
+from async_deeprl.agents import policies
 
 ray = pytest.importorskip("ray")  # the [test] extra installs it; CI always has it
 
@@ -244,7 +245,7 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
     (--workers 0)."""
     logdir = tmp_path / "catch"
     result = {}
-    _kill_worker_at(runner.make_trainer(_config(logdir, 20_000, workers=2, **RAY_LEARNING)),
+    _kill_worker_at(training.make_trainer(_config(logdir, 20_000, workers=2, **RAY_LEARNING)),
                     6_000, result)
     assert result["worker_restarts"] == 1
     # The restarted worker is seeded at the step it goes on at, not at the run's start (so
@@ -262,12 +263,12 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
 
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
     random_mean = evaluation.summarize(evaluation.play_games(
-        env, evaluation.random_policy, 30, np.random.default_rng(0), 1000))["mean"]
+        env, policies.random_policy, 30, np.random.default_rng(0), 1000))["mean"]
     assert random_mean < -3
     step, means = 20_000, []
     for check in (20_000, 30_000):
         if check > step:  # below the bar: the same Ray run goes on to the next check
-            more = runner.train(_config(logdir, check, workers=2, **RAY_LEARNING))
+            more = training.train(_config(logdir, check, workers=2, **RAY_LEARNING))
             assert more["step"] == check and more["worker_restarts"] == 0
             step = check
         greedy = evaluation.evaluate_logdir(str(logdir), str(tmp_path / f"eval{check}"), 30, 0.0,
@@ -279,7 +280,7 @@ def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_proc
             break
     assert means[-1] >= 6 and means[-1] >= random_mean + 10, f"greedy means {means}"
 
-    resumed = runner.train(_config(logdir, step + 1_000, workers=0, log_interval=500,
+    resumed = training.train(_config(logdir, step + 1_000, workers=0, log_interval=500,
                                    **RAY_LEARNING))
     assert resumed["step"] == step + 1_000 and resumed["target_syncs"] == 1_000 // 500
     rows = _rows(logdir, "train")  # the first row of the resumed run, then its last
@@ -295,7 +296,7 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     from async_deeprl import checkpointing
 
     logdir = tmp_path / "sharded"
-    summary = runner.train(_config(logdir, 3_000, workers=2, threads=1, holder_shards=2,
+    summary = training.train(_config(logdir, 3_000, workers=2, threads=1, holder_shards=2,
                                    gradients_per_message=3, log_interval=1_500, **RAY_LEARNING))
     assert summary["step"] == 3_000 and summary["target_syncs"] == 3_000 // 500
     assert summary["updates"] >= summary["played"] // 5 - 2
@@ -309,7 +310,7 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     checkpointer.restore_latest()
     assert int(checkpointer.step.numpy()) == 3_000
     assert int(agent.optimizer.iterations.numpy()) == 1 + summary["updates"]
-    resumed = runner.train(_config(logdir, 3_500, workers=0, **RAY_LEARNING))
+    resumed = training.train(_config(logdir, 3_500, workers=0, **RAY_LEARNING))
     assert resumed["step"] == 3_500
 
 

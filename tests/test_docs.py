@@ -23,7 +23,7 @@ def _flag_table():
 
 def test_flag_table_is_generated_from_the_settings():
     assert _flag_table() == settings.markdown_table(TrainConfig, EvalConfig), (
-        f"the flag table in {FLAGS_PAGE} drifted; paste `python -m async_deeprl.settings` "
+        f"the flag table in {FLAGS_PAGE} drifted; paste `python -m async_deeprl.config` "
         f"over the table in {FLAGS_PAGE}")
 
 

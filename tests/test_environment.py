@@ -5,6 +5,7 @@ import pytest
 
 from async_deeprl import evaluation, preprocessing
 from async_deeprl.environment import AleVectorEnv, EnvError, GymPixelEnv, make_env
+from async_deeprl.agents import policies
 
 
 @pytest.mark.parametrize("game", ["SpaceInvaders-v0", "PongNoFrameskip-v4", "ALE/Breakout-v5"])
@@ -108,7 +109,7 @@ def test_catch_game_through_the_pixel_pipeline():
     assert isinstance(env, GymPixelEnv) and env.num_actions == 3
     obs = env.reset()
     assert obs.shape == (84, 84, 4) and obs.dtype == np.uint8
-    results = evaluation.play_games(env, evaluation.random_policy, 40, np.random.default_rng(0), 1000)
+    results = evaluation.play_games(env, policies.random_policy, 40, np.random.default_rng(0), 1000)
     scores = [r["score"] for r in results]
     assert all(r["steps"] == 60 for r in results)  # 10 blocks x 6 steps.
     assert -9 < np.mean(scores) < -3  # A random policy misses most blocks.

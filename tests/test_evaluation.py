@@ -4,13 +4,14 @@ import numpy as np
 
 from async_deeprl import evaluation
 from async_deeprl.environment import make_env
+from async_deeprl.agents import policies
 
 
 def test_a_policy_that_never_starts_the_game_is_cut_at_max_steps():
     env = make_env("ALE/Breakout-v5", action_set="minimal", seed=0)
     assert env.action_names[0] == "NOOP"
     always_noop = lambda states: np.array([[1.0, 0.0, 0.0, 0.0]])  # Breakout waits for FIRE.
-    policy = evaluation.epsilon_greedy(always_noop, 0.0)
+    policy = policies.epsilon_greedy(always_noop, 0.0)
     results = evaluation.play_games(env, policy, 2, np.random.default_rng(0), max_steps=300)
     assert [r["steps"] for r in results] == [300, 300]
     assert all(r["truncated"] for r in results) and all(r["score"] == 0 for r in results)
@@ -19,9 +20,9 @@ def test_a_policy_that_never_starts_the_game_is_cut_at_max_steps():
 def test_epsilon_greedy_policy_follows_epsilon():
     q_fn = lambda states: np.array([[0.0, 3.0, 1.0]])
     rng = np.random.default_rng(0)
-    greedy = evaluation.epsilon_greedy(q_fn, 0.0)
+    greedy = policies.epsilon_greedy(q_fn, 0.0)
     assert {greedy(np.zeros(2), rng, 3) for _ in range(50)} == {1}
-    random = [evaluation.epsilon_greedy(q_fn, 1.0)(np.zeros(2), rng, 3) for _ in range(3000)]
+    random = [policies.epsilon_greedy(q_fn, 1.0)(np.zeros(2), rng, 3) for _ in range(3000)]
     assert abs(np.mean(np.array(random) == 1) - 1 / 3) < 0.03
 
 
@@ -75,12 +76,12 @@ def test_games_cut_by_the_emulators_frame_limit_are_marked_truncated():
     env = make_env("TestShortBreakout-v5", action_set="minimal", sticky_prob=0.0, noop_max=0,
                    seed=0)
     always_noop = lambda states: np.array([[1.0, 0.0, 0.0, 0.0]])  # never serves: no game end
-    policy = evaluation.epsilon_greedy(always_noop, 0.0)
+    policy = policies.epsilon_greedy(always_noop, 0.0)
     results = evaluation.play_games(env, policy, 2, np.random.default_rng(0), max_steps=10_000)
     assert [r["steps"] for r in results] == [100, 100]  # 400 frames at 4 per agent step
     assert all(r["truncated"] for r in results)
     finished = make_env("ALE/Breakout-v5", action_set="minimal", sticky_prob=0.0, seed=0)
-    random = evaluation.play_games(finished, evaluation.random_policy, 1,
+    random = evaluation.play_games(finished, policies.random_policy, 1,
                                    np.random.default_rng(0), max_steps=10_000)
     assert random[0]["steps"] < 10_000 and not random[0]["truncated"]  # lost its 5 lives
 
@@ -96,10 +97,10 @@ def test_games_cut_by_a_gymnasium_time_limit_are_marked_truncated():
         gym.register(id="TestShortCatch-v0", entry_point=gym.spec("Catch-v0").entry_point,
                      max_episode_steps=3)
     short = make_env("TestShortCatch-v0", action_repeat=1, seed=0)
-    results = evaluation.play_games(short, evaluation.random_policy, 2,
+    results = evaluation.play_games(short, policies.random_policy, 2,
                                     np.random.default_rng(0), max_steps=100)
     assert [r["steps"] for r in results] == [3, 3] and all(r["truncated"] for r in results)
     full = make_env("async_deeprl.games:Catch-v0", action_repeat=1, seed=0)
-    results = evaluation.play_games(full, evaluation.random_policy, 2, np.random.default_rng(0),
+    results = evaluation.play_games(full, policies.random_policy, 2, np.random.default_rng(0),
                                     max_steps=100)
     assert all(3 < r["steps"] < 100 and not r["truncated"] for r in results)

@@ -5,8 +5,9 @@ import threading
 import numpy as np
 import pytest
 
-from async_deeprl import agents, environment, evaluation, runner
+from async_deeprl import agents, environment, evaluation, training
 from async_deeprl.config import TrainConfig
+from async_deeprl.agents import policies
 
 pytestmark = pytest.mark.slow  # learning, crash and notebook runs: the slow lane
 
@@ -59,7 +60,7 @@ def train_until(config, step):
     """Runs the real trainer on `config` (resuming its logdir) and stops it, through the
     same stop event as SIGTERM, once the global step reaches `step`; returns its summary."""
     stop = threading.Event()
-    trainer = runner.make_trainer(config, stop, show_progress=False)
+    trainer = training.make_trainer(config, stop, show_progress=False)
 
     def watch():
         while not stop.wait(0.05):
@@ -96,7 +97,7 @@ def test_trainer_learns_catch_and_beats_a_random_policy(tmp_path, algorithm):
                     update_interval=500, log_interval=5_000, test_interval=0, seed=1)
     config = TrainConfig(**{**settings, **extra})
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
-    random_games = evaluation.play_games(env, evaluation.random_policy, 30,
+    random_games = evaluation.play_games(env, policies.random_policy, 30,
                                          np.random.default_rng(0), 1000)
     random_mean = evaluation.summarize(random_games)["mean"]
     assert random_mean < -3  # Random play misses most blocks (about -7).

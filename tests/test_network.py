@@ -4,7 +4,7 @@ that --eval plays from its logdir."""
 import numpy as np
 import pytest
 
-from async_deeprl import evaluation, network, runner
+from async_deeprl import evaluation, network, training
 from async_deeprl.config import TrainConfig
 
 CATCH = "async_deeprl.games:Catch-v0"
@@ -40,7 +40,7 @@ def test_unknown_torso_is_refused():
 
 def test_a_nature_run_records_its_network_and_eval_rebuilds_it(tmp_path):
     logdir = str(tmp_path / "run")
-    runner.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=200,
+    training.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=200,
                              action_repeat=1, log_interval=100, test_interval=0, seed=0,
                              network="nature"))
     result = evaluation.evaluate_logdir(logdir, str(tmp_path / "eval"), 2, 0.0, 100, seed=1,

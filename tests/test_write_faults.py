@@ -13,7 +13,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from async_deeprl import faults, runner
+from async_deeprl import faults, training
 from async_deeprl.config import TrainConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -58,7 +58,7 @@ def test_checkpoint_that_cannot_be_written_stops_with_one_line_then_resumes(tmp_
     logdir = str(tmp_path / "run")
     args = ["--game", CATCH, "--threads", "2", "--action_repeat", "1", "--test_interval", "0",
             "--log_interval", "300", "--logdir", logdir]
-    runner.train(TrainConfig(game=CATCH, threads=2, action_repeat=1, test_interval=0,
+    training.train(TrainConfig(game=CATCH, threads=2, action_repeat=1, test_interval=0,
                              log_interval=300, total_frames=600, logdir=logdir, seed=0))
     before = _files(logdir)
     os.makedirs(os.path.join(logdir, "checkpoints", "ckpt-5_temp"))  # a save cut short earlier

@@ -12,8 +12,8 @@ call per step returns both; no target network.
 import numpy as np
 import tensorflow as tf
 
-from async_deeprl import evaluation, losses, network, targets
-from async_deeprl.agents import base
+from async_deeprl import losses, network, targets
+from async_deeprl.agents import base, policies
 
 
 def entropy(probs):
@@ -46,7 +46,7 @@ class Worker(base.SegmentWorker):
         self._entropy_sum += entropy(probs)
         self._value_sum += float(value)
         self._count += 1
-        return evaluation.sample_action(probs, self._rng)
+        return policies.sample_action(probs, self._rng)
 
     def drain_stats(self):
         """{column: (sum, count)} of the policy's entropy and V(s) at the acting steps."""
@@ -123,7 +123,7 @@ class Agent(base.Agent):
         return f"entropy={row['policy_entropy']:.3f} value={row['value_mean']:.3f}"
 
     def test_policy(self, epsilon):
-        return evaluation.stochastic_policy(self.probs, epsilon, self.config.eval_policy)
+        return policies.stochastic_policy(self.probs, epsilon, self.config.eval_policy)
 
     @staticmethod
     def build_eval_model(num_actions, input_shape, torso="small"):
@@ -134,4 +134,4 @@ class Agent(base.Agent):
         spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)
         probs = tf.function(lambda s: tf.nn.softmax(model(s, training=False)[0]),
                             input_signature=[spec])
-        return evaluation.stochastic_policy(probs, epsilon, mode)
+        return policies.stochastic_policy(probs, epsilon, mode)

@@ -18,8 +18,8 @@ A resumed run's threads start from zero states, at the start of new episodes.
 import numpy as np
 import tensorflow as tf
 
-from async_deeprl import evaluation, losses, network, targets
-from async_deeprl.agents import a3c, base
+from async_deeprl import losses, network, targets
+from async_deeprl.agents import a3c, base, policies
 
 
 def zero_state(cells):
@@ -65,7 +65,7 @@ class RecurrentPolicy:
 
     def __init__(self, step_fn, cells, epsilon, mode):
         self._step, self._cells = step_fn, cells
-        self._choose = evaluation.stochastic_policy(self._probs, epsilon, mode)
+        self._choose = policies.stochastic_policy(self._probs, epsilon, mode)
         self.reset()
 
     def reset(self):
@@ -142,12 +142,16 @@ class Agent(a3c.Agent):
                 learning_rate):
         """One update: the segment unrolled from (h0, c0), then its end state (the bootstrap)."""
         cfg = self.config
+        # The segment's length n selects by a one-hot mask, not by indexing: XLA compiles an
+        # index as a constant, so `values[n]` compiled the whole update once per distinct n
+        # (seconds each, on the hot path).
         n = tf.cast(tf.reduce_sum(mask), tf.int32)  # the segment's length; padding after it
-        frames = tf.tensor_scatter_nd_update(
-            tf.concat([states, tf.zeros_like(states[:1])], 0), [[n]], next_state[None])
+        at_n = tf.one_hot(n, cfg.tmax + 1, dtype=tf.float32)  # [T + 1]
+        padded = tf.concat([states, tf.zeros_like(states[:1])], 0)
+        frames = tf.where(tf.cast(at_n, tf.bool)[:, None, None, None], next_state[None], padded)
         with tf.GradientTape() as tape:
             logits, values = unroll(self.online, frames, h0, c0, cfg.tmax + 1)
-            bootstrap = tf.stop_gradient(values[n])
+            bootstrap = tf.stop_gradient(tf.reduce_sum(values * at_n))
             returns = targets.n_step_returns(rewards, terminals, bootstrap, cfg.gamma, mask)
             advantages = a3c.policy_advantages(cfg, rewards, values[:-1], terminals, bootstrap,
                                                mask)

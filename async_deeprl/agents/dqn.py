@@ -98,7 +98,8 @@ class Agent(ValueAgent):
         """Every thread's final epsilon is `eps_final`; the buffer starts empty (also on resume)."""
         cfg = self.config
         del rng
-        self.replay = replay.ReplayBuffer(cfg.replay_capacity, threads, cfg.memory_len)
+        self.replay = replay.ReplayBuffer(cfg.replay_capacity, threads, cfg.memory_len,
+                                          size=self.input_shape[0])
         self.thread_eps_mins = [cfg.eps_final] * threads
         self.eps_mins.assign(tf.constant(self.thread_eps_mins, tf.float64))
         again = " again (it is not saved in checkpoints)" if restored else ""

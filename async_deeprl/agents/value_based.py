@@ -10,8 +10,8 @@ calls `_td_update`. The interface the runner uses is in `base.py`.
 import numpy as np
 import tensorflow as tf
 
-from async_deeprl import evaluation, network, schedules
-from async_deeprl.agents import base
+from async_deeprl import network, schedules
+from async_deeprl.agents import base, policies
 
 
 class EpsilonGreedyWorker(base.SegmentWorker):
@@ -130,7 +130,7 @@ class ValueAgent(base.Agent):
         return f"avg_max_q={row['avg_max_q']:.3f} eps={row['epsilon_mean']:.3f}"
 
     def test_policy(self, epsilon):
-        return evaluation.epsilon_greedy(self.q_values, epsilon)
+        return policies.epsilon_greedy(self.q_values, epsilon)
 
     @staticmethod
     def build_eval_model(num_actions, input_shape, torso="small"):
@@ -143,4 +143,4 @@ class ValueAgent(base.Agent):
         del mode
         q_fn = tf.function(lambda s: model(s, training=False),
                            input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.uint8)])
-        return evaluation.epsilon_greedy(q_fn, epsilon)
+        return policies.epsilon_greedy(q_fn, epsilon)
