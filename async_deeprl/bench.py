@@ -112,12 +112,12 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
             return _shared_model_rate(trainer, stop, seconds, warmup)
         worker = threading.Thread(target=trainer.run)
         worker.start()
-        _wait_until_stepping(lambda: trainer.progress()[0], worker, stop)
+        _wait_until_stepping(lambda: trainer.timing()[0], worker, stop)
         time.sleep(warmup)
         server = trainer.dispatcher
 
         def snapshot():
-            step, times = trainer.progress()
+            step, times = trainer.timing()
             return (step, time.time(), times, getattr(server, "busy_seconds", 0.0),
                     getattr(server, "calls", 0), getattr(server, "requests", 0))
 

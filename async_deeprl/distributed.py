@@ -11,7 +11,7 @@ Processes:
   counter, the target syncs and the checkpoints (it writes them, complete or
   not at all, as `checkpointing.Checkpointer` does);
 - `--workers` `Worker` actors, each running `--threads` learner threads
-  (`learner.Learner`, the same loop and agent code as one process) on its own
+  (`learner.LearnerLoop`, the same loop and agent code as one process) on its own
   environments and its own copy of the weights.
 
 What crosses between them:
@@ -201,21 +201,21 @@ class Holder:
             weights["online"] = online
         return weights, version
 
-    def progress(self, transport_stats=False):
+    def counters(self, transport_stats=False):
         """The counters; with `transport_stats`, the updates, messages, gradient bytes and busy
         seconds of the shards when there are any (updates and messages: shard 0's, each reaches
         every shard;
         bytes: summed; busy: the busiest shard's)."""
-        progress = dict(step=self._step, frames=self._frames, played=self._played,
+        counters = dict(step=self._step, frames=self._frames, played=self._played,
                         target_syncs=self.target_syncs,
                         updates=self.updates, messages=self.messages, bytes_in=self.bytes_in,
                         busy_seconds=self.busy_seconds)
         if transport_stats and self._shards:
             stats = ray.get([shard.stats.remote() for shard in self._shards])
-            progress.update(updates=stats[0]["updates"], messages=stats[0]["messages"],
+            counters.update(updates=stats[0]["updates"], messages=stats[0]["messages"],
                             bytes_in=sum(s["bytes_in"] for s in stats),
                             busy_seconds=max(s["busy_seconds"] for s in stats))
-        return progress
+        return counters
 
     def save(self):
         """Writes a checkpoint of the shared model at the current step; returns
@@ -418,7 +418,7 @@ class Worker:
         if _was_restarted():
             # Restarted by Ray after its process died: seeded from the step it goes on at, so
             # its threads and environments do not replay the streams of the run's start.
-            start_step = ray.get(holder.progress.remote())["step"]
+            start_step = ray.get(holder.counters.remote())["step"]
         self.start_step = start_step
         first, n = index * config.threads, config.threads
         self._seeds = runner.thread_seeds(config.seed, total_threads, start_step)[first:first + n]
@@ -453,15 +453,15 @@ class Worker:
         step.refresh()
         dispatcher = dispatch.make_dispatcher(step, cfg.tf_servers)
         errors, lock = [], threading.Lock()
-        loop = learner.Learner(cfg, counter, dispatcher, self.stats, self._stop, None,
+        loop = learner.LearnerLoop(cfg, counter, dispatcher, self.stats, self._stop, None,
                                learner.FiniteCheck(cfg.max_nonfinite_updates, counter, lock,
                                                    runner.NumericsError))
 
         def thread(i):
             try:
-                worker = agent.worker(self.index * cfg.threads + i,
+                player = agent.player(self.index * cfg.threads + i,
                                       np.random.default_rng(self._seeds[i]))
-                loop.run(envs[i], worker, agent.update_stats, [0.0, 0.0])
+                loop.run(envs[i], player, agent.update_stats, [0.0, 0.0])
             except BaseException as e:  # Raised by run() after every thread stopped.
                 errors.append(e)
                 self._stop.set()
@@ -526,7 +526,7 @@ class _NoDispatcher:
         pass
 
 
-class _Progress:
+class _HolderCounters:
     """The driver's view of the holder's counters, refreshed at most every `period` s."""
 
     def __init__(self, holder, period=0.05):
@@ -538,7 +538,7 @@ class _Progress:
     def freeze(self):
         """Reads the counters a last time and keeps them (before the holder goes away)."""
         with self._lock:
-            self._values = _call(self._holder.progress.remote(True))
+            self._values = _call(self._holder.counters.remote(True))
             self._frozen = True
         return self._values
 
@@ -546,7 +546,7 @@ class _Progress:
         with self._lock:
             if not self._frozen and (self._values is None
                                      or time.monotonic() - self._last > self._period):
-                self._values = _call(self._holder.progress.remote())
+                self._values = _call(self._holder.counters.remote())
                 self._last = time.monotonic()
             return self._values[name]
 
@@ -569,11 +569,11 @@ class DistributedTrainer(runner.Trainer):
     def transport_stats(self):
         """For benchmarks: {updates, messages, bytes_in, busy_seconds} of the holder and wait_seconds
         (summed over the workers: their TF calls waiting for the holder's answers) so far."""
-        progress = _call(self.holder.progress.remote(True))
+        counters = _call(self.holder.counters.remote(True))
         waits = ray.get([worker.wait_seconds.remote() for worker in self._workers])
-        return dict(updates=progress["updates"], messages=progress["messages"],
-                    bytes_in=progress["bytes_in"],
-                    busy_seconds=progress["busy_seconds"], wait_seconds=float(sum(waits)))
+        return dict(updates=counters["updates"], messages=counters["messages"],
+                    bytes_in=counters["bytes_in"],
+                    busy_seconds=counters["busy_seconds"], wait_seconds=float(sum(waits)))
 
     def describe_learners(self):
         return (f"{self.config.workers} worker processes x {self.config.threads} threads "
@@ -606,7 +606,7 @@ class DistributedTrainer(runner.Trainer):
         self.agent = runner.build_agent(cfg, num_actions)  # for test games and log values
         self._flat = transport.FlatAgent(self.agent)  # loads the holder's weights before tests
         self.agent.set_thread_settings(info["thread_settings"])
-        self.counter = _Progress(self.holder)
+        self.counter = _HolderCounters(self.holder)
         self._seeds = self.thread_seeds(start_step)
         self.dispatcher = _NoDispatcher()
         worker_class = ray.remote(Worker).options(num_cpus=1, max_concurrency=3,
@@ -684,7 +684,7 @@ class DistributedTrainer(runner.Trainer):
     def emulator_frames(self):
         return self.counter.get("frames")
 
-    def progress(self):
+    def timing(self):
         return self.counter.value, np.zeros(2)
 
     def _close(self, failure):

@@ -1,8 +1,8 @@
 """One learner thread's loop, the same in the single process and in each worker process.
 
-The thread owns one environment and one worker of the agent; it claims each
+The thread owns one environment and one player of the agent; it claims each
 global step before taking it, steps the environment, hands the transition to
-the worker and sends one request per step through the dispatcher ("apply my
+the player and sends one request per step through the dispatcher ("apply my
 finished segment, then give me the acting outputs of my next state").
 """
 
@@ -11,8 +11,8 @@ import time
 import numpy as np
 
 
-class Learner:
-    """What a learner thread needs besides its environment and worker.
+class LearnerLoop:
+    """What a learner thread needs besides its environment and player.
 
     counter: `value` and `claim(limit)` (global steps; None when the run is done);
     dispatcher: `request(state, update)`; stats: a `metrics.IntervalStats`;
@@ -25,7 +25,7 @@ class Learner:
         self.config, self.counter, self.dispatcher = config, counter, dispatcher
         self.stats, self.stop, self.on_step, self.check_finite = stats, stop, on_step, check_finite
 
-    def run(self, env, worker, update_stats, times):
+    def run(self, env, player, update_stats, times):
         """Plays and learns until the counter is done or `stop` is set.
 
         `update_stats`: the agent's names of the numbers an update returns;
@@ -34,9 +34,9 @@ class Learner:
         cfg, counter, stats = self.config, self.counter, self.stats
         clock = time.perf_counter
         state = env.reset()
-        outputs, _ = self.dispatcher.request(worker.acting_input(state), None)
+        outputs, _ = self.dispatcher.request(player.acting_input(state), None)
         while not self.stop.is_set():
-            action = worker.act(outputs, counter.value)
+            action = player.act(outputs, counter.value)
             step = counter.claim(cfg.total_frames)
             if step is None:
                 break
@@ -45,17 +45,17 @@ class Learner:
                 self.on_step(step)
             result = env.step(action)
             terminal = result.game_over or (cfg.life_loss_terminal and result.life_lost)
-            worker.observe(state, action, min(max(result.reward, -1.0), 1.0), terminal)
+            player.observe(state, action, min(max(result.reward, -1.0), 1.0), terminal)
             if result.game_over:
                 stats.add_episode(env.episode_score, env.episode_steps)
                 state = env.reset()
             else:
                 state = result.observation
             t1 = clock()
-            update = worker.take_update(state)
-            outputs, returned = self.dispatcher.request(worker.acting_input(state), update)
+            update = player.take_update(state)
+            outputs, returned = self.dispatcher.request(player.acting_input(state), update)
             if update is not None:
-                stats.add_sums(worker.drain_stats())
+                stats.add_sums(player.drain_stats())
                 stats.add_update(update_stats, returned)
                 self.check_finite(returned[0])
             times[0] += t1 - t0

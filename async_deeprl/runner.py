@@ -1,7 +1,7 @@
 """One asynchronous training run of any agent: threads, step counter, target syncs, logs, tests.
 
 `Trainer(config).run()` is the whole run. Each learner thread owns one environment and
-one worker of the agent (`config.algorithm`): the worker picks actions, keeps
+one player of the agent (`config.algorithm`): the player picks actions, keeps
 the thread's segment and says when an update is due; the runner steps the
 environment, claims global steps, syncs the target network every
 `update_interval` steps, and sends each request through the dispatcher. The
@@ -158,7 +158,7 @@ class Trainer:
         self.dispatcher = dispatch.make_dispatcher(
             dispatch.local_step(self.agent, lambda: self._learning_rate(self.counter.value)),
             config.tf_servers)
-        self._learner = learner.Learner(
+        self._learner = learner.LearnerLoop(
             config, self.counter, self.dispatcher, self.stats, self._stop, self._sync_target_at,
             learner.FiniteCheck(config.max_nonfinite_updates, self.counter, self._lock,
                                 NumericsError))
@@ -207,8 +207,8 @@ class Trainer:
             self._stop.set()
 
     def _learner_loop(self, index):
-        worker = self.agent.worker(index, np.random.default_rng(self._seeds[index]))
-        self._learner.run(self._envs[index], worker, self.agent.update_stats,
+        player = self.agent.player(index, np.random.default_rng(self._seeds[index]))
+        self._learner.run(self._envs[index], player, self.agent.update_stats,
                           self.thread_times[index])
 
     def _sync_target_at(self, step):
@@ -311,7 +311,7 @@ class Trainer:
         if first is not None and failure is None:
             raise first
 
-    def progress(self):
+    def timing(self):
         """(global step, summed [env, TF wait] seconds of the learner threads), for benchmarks."""
         return self.counter.value, np.array(self.thread_times).sum(axis=0)
 

@@ -79,12 +79,12 @@ def test_sampling_follows_the_policy_probabilities():
     chi2 = float(((counts - n * probs) ** 2 / (n * probs)).sum())
     assert chi2 < 13.8  # chi-square, 2 degrees of freedom, p = 0.001
     assert policies.sample_action(np.array([0.0, 0.0, 1.0]), rng) == 2
-    # The worker samples the same way from its acting outputs.
+    # The player samples the same way from its acting outputs.
     agent = make_agent("a3c")
-    worker = agent.worker(0, np.random.default_rng(1))
-    draws = [worker.act((probs, np.float32(0.5)), 0) for _ in range(3_000)]
+    player = agent.player(0, np.random.default_rng(1))
+    draws = [player.act((probs, np.float32(0.5)), 0) for _ in range(3_000)]
     assert abs(np.mean(np.array(draws) == 1) - 0.6) < 0.04
-    stats = worker.drain_stats()
+    stats = player.drain_stats()
     np.testing.assert_allclose(stats["policy_entropy"][0] / stats["policy_entropy"][1],
                                a3c.entropy(probs), rtol=1e-6)
     assert stats["value_mean"] == (pytest.approx(1_500.0), 3_000)

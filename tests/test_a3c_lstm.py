@@ -96,19 +96,19 @@ def test_a_batched_acting_call_keeps_each_threads_state_to_itself():
         np.testing.assert_allclose(outputs[3], c2, rtol=1e-4, atol=1e-5)
 
 
-def test_a_worker_carries_its_state_resets_it_at_an_episode_start_and_records_segment_starts():
+def test_a_player_carries_its_state_resets_it_at_an_episode_start_and_records_segment_starts():
     agent = make_agent("a3c_lstm", tmax=3)
-    worker = agent.worker(0, np.random.default_rng(0))
+    player = agent.player(0, np.random.default_rng(0))
     rng = np.random.default_rng(1)
     frames = [rng.integers(0, 256, (84, 84, 4), dtype=np.uint8) for _ in range(6)]
     sent = []
 
     def step(i, terminal=False):
-        request = worker.acting_input(frames[i])
+        request = player.acting_input(frames[i])
         sent.append((request[1].copy(), request[2].copy()))
         (outputs, _), = dispatch.act_batch(agent, [request], [None])
-        action = worker.act(outputs, i)
-        worker.observe(frames[i], action, 0.0, terminal)
+        action = player.act(outputs, i)
+        player.observe(frames[i], action, 0.0, terminal)
         return outputs
 
     first = step(0)
@@ -117,7 +117,7 @@ def test_a_worker_carries_its_state_resets_it_at_an_episode_start_and_records_se
     np.testing.assert_array_equal(sent[1][0], first[2])  # carried to the next call
     np.testing.assert_array_equal(sent[1][1], first[3])
     step(2, terminal=True)  # the segment ends at a terminal: the next frame starts an episode
-    update = worker.take_update(frames[3])
+    update = player.take_update(frames[3])
     assert update is not None
     h0, c0 = update[-2], update[-1]  # the segment started from the first call's input (zeros)
     assert not h0.any() and not c0.any()
@@ -125,7 +125,7 @@ def test_a_worker_carries_its_state_resets_it_at_an_episode_start_and_records_se
     assert not sent[3][0].any() and not sent[3][1].any()  # reset after the terminal
     step(4)
     step(5)
-    update = worker.take_update(frames[0])  # 3 transitions: tmax reached
+    update = player.take_update(frames[0])  # 3 transitions: tmax reached
     np.testing.assert_array_equal(update[-2], sent[3][0])
 
 
@@ -140,12 +140,12 @@ def test_a_test_policy_forgets_its_state_at_each_games_start():
     assert not policy.h.any() and not policy.c.any()
 
 
-def test_segment_workers_of_other_agents_send_only_the_frames():
-    worker = make_agent("a3c").worker(0, np.random.default_rng(0))
+def test_segment_players_of_other_agents_send_only_the_frames():
+    player = make_agent("a3c").player(0, np.random.default_rng(0))
     frame = np.zeros((84, 84, 4), np.uint8)
-    assert worker.acting_input(frame) is frame
-    assert isinstance(make_agent("a3c_lstm").worker(0, np.random.default_rng(0)),
-                      a3c_lstm.Worker)
+    assert player.acting_input(frame) is frame
+    assert isinstance(make_agent("a3c_lstm").player(0, np.random.default_rng(0)),
+                      a3c_lstm.Player)
 
 
 @pytest.mark.slow

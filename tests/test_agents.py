@@ -1,4 +1,4 @@
-"""The value-based agents: networks, each compiled update against a hand computation, workers.
+"""The value-based agents: networks, each compiled update against a hand computation, players.
 
 A3C's own tests are in test_a3c.py; the guards every agent shares are tested here for all.
 """
@@ -144,15 +144,21 @@ def test_updates_lower_the_loss_on_a_fixed_segment(algorithm):
     assert losses[-1] < 0.1 * losses[0]
 
 
-def test_concurrent_updates_from_many_threads_stay_finite():
+def test_concurrent_updates_from_many_threads_are_applied_and_stay_finite():
     agent = make_agent("n_step_q")
     train_a_little(agent, 0, steps=1, lr=1e-4)  # trace once
+    before = [w.numpy().copy() for w in agent.online.weights]
+    applied = int(agent.optimizer.iterations.numpy())
     threads = [threading.Thread(target=train_a_little, args=(agent, i, 20, 1e-4)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert all(np.isfinite(w.numpy()).all() for w in agent.online.weights)
+    assert all((w.numpy() != w0).any() for w, w0 in zip(agent.online.weights, before))
+    # Lock-free, as the paper's threads: every one of the 160 updates was applied (the step
+    # count itself may lose a concurrent increment, so it is checked loosely).
+    assert int(agent.optimizer.iterations.numpy()) - applied >= 100
 
 
 @pytest.mark.parametrize("algorithm", agents.NAMES)
@@ -174,25 +180,25 @@ def test_non_finite_update_is_never_applied(algorithm):
     assert np.isfinite(train_a_little(agent, 5, steps=1)[0])  # healthy again
 
 
-def _greedy_worker(algorithm, tmax=3):
+def _greedy_player(algorithm, tmax=3):
     agent = make_agent(algorithm, tmax=tmax, eps_start=0.0, eps_steps=0)
     agent.prepare_threads(1, np.random.default_rng(0), restored=False)
-    return agent, agent.worker(0, np.random.default_rng(0))
+    return agent, agent.player(0, np.random.default_rng(0))
 
 
 def _state(v):
     return np.full((84, 84, 4), v, np.uint8)
 
 
-def test_sarsa_worker_bootstraps_each_transition_from_the_action_it_takes_next():
-    agent, worker = _greedy_worker("one_step_sarsa", tmax=2)
+def test_sarsa_player_bootstraps_each_transition_from_the_action_it_takes_next():
+    agent, player = _greedy_player("one_step_sarsa", tmax=2)
     sent = []
     for t in range(4):
         q = np.eye(3, dtype=np.float32)[t % 3]  # greedy action t % 3
         target_q = np.full(3, 10.0 * t, np.float32) + np.arange(3)
-        assert worker.act((q, target_q), step=t) == t % 3
-        worker.observe(_state(t), t % 3, 0.5, terminal=False)
-        sent.append(worker.take_update(_state(t + 1)))
+        assert player.act((q, target_q), step=t) == t % 3
+        player.observe(_state(t), t % 3, 0.5, terminal=False)
+        sent.append(player.take_update(_state(t + 1)))
     # The first segment (t = 0, 1) is complete once the action at t = 2 is chosen: sent at t = 2.
     assert sent[0] is None and sent[1] is None and sent[3] is None
     states, actions, rewards, terminals, next_q, next_actions, mask = sent[2]
@@ -202,25 +208,25 @@ def test_sarsa_worker_bootstraps_each_transition_from_the_action_it_takes_next()
     np.testing.assert_allclose(mask, [1, 1])
 
 
-def test_sarsa_worker_sends_a_terminal_transition_without_a_bootstrap():
-    agent, worker = _greedy_worker("one_step_sarsa", tmax=5)
+def test_sarsa_player_sends_a_terminal_transition_without_a_bootstrap():
+    agent, player = _greedy_player("one_step_sarsa", tmax=5)
     q = np.array([0.0, 1.0, 0.0], np.float32)
-    worker.act((q, q), 0)
-    worker.observe(_state(1), 1, 1.0, terminal=True)
-    assert worker.take_update(_state(2)) is None
-    worker.act((q, q), 1)  # the first action of the next episode closes the segment
-    worker.observe(_state(2), 1, 0.0, terminal=False)
-    args = worker.take_update(_state(3))
+    player.act((q, q), 0)
+    player.observe(_state(1), 1, 1.0, terminal=True)
+    assert player.take_update(_state(2)) is None
+    player.act((q, q), 1)  # the first action of the next episode closes the segment
+    player.observe(_state(2), 1, 0.0, terminal=False)
+    args = player.take_update(_state(3))
     assert args[3].tolist() == [1, 0, 0, 0, 0] and args[6].tolist() == [1, 0, 0, 0, 0]
 
 
-def test_one_step_q_worker_fills_bootstrap_rows_from_acting_outputs():
-    agent, worker = _greedy_worker("one_step_q", tmax=3)
+def test_one_step_q_player_fills_bootstrap_rows_from_acting_outputs():
+    agent, player = _greedy_player("one_step_q", tmax=3)
     sent = []
     for t in range(3):
-        worker.act((np.zeros(3, np.float32), np.full(3, float(t), np.float32)), t)
-        worker.observe(_state(t), 0, 0.0, terminal=False)
-        sent.append(worker.take_update(_state(t + 1)))
+        player.act((np.zeros(3, np.float32), np.full(3, float(t), np.float32)), t)
+        player.observe(_state(t), 0, 0.0, terminal=False)
+        sent.append(player.take_update(_state(t + 1)))
     assert sent[:2] == [None, None]
     next_q = sent[2][4]
     # Rows of s'_0 and s'_1 came with the acting calls at t = 1, 2; the last is left to the update.
@@ -230,13 +236,13 @@ def test_one_step_q_worker_fills_bootstrap_rows_from_acting_outputs():
 
 @pytest.mark.parametrize("algorithm", ["one_step_q", "n_step_q"])
 def test_segments_end_at_tmax_or_at_a_terminal(algorithm):
-    agent, worker = _greedy_worker(algorithm, tmax=4)
+    agent, player = _greedy_player(algorithm, tmax=4)
     outputs = tuple(np.zeros(3, np.float32) for _ in agent.act(np.zeros((1, 84, 84, 4), np.uint8)))
     lengths = []
     for t, terminal in enumerate([0, 0, 1, 0, 0, 0, 0, 0]):
-        worker.act(outputs, t)
-        worker.observe(_state(t), 0, 0.0, bool(terminal))
-        args = worker.take_update(_state(t + 1))
+        player.act(outputs, t)
+        player.observe(_state(t), 0, 0.0, bool(terminal))
+        args = player.take_update(_state(t + 1))
         if args is not None:
             lengths.append(int(args[-2 if algorithm == "n_step_q" else 5].sum()))
     assert lengths == [3, 4]

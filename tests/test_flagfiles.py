@@ -8,7 +8,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 import run_dqn
-from async_deeprl import settings
+from async_deeprl import agents, settings
 from async_deeprl.config import TrainConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -16,9 +16,11 @@ FLAGFILES = sorted(glob.glob(os.path.join(ROOT, "flags", "*.flags")))
 
 
 def test_there_are_flagfiles_for_every_agent():
-    names = {os.path.basename(p) for p in FLAGFILES}
-    assert {"dqn_pong.flags", "dqn_spaceinvaders.flags", "a3c_pong.flags",
-            "n_step_q_pong.flags"} <= names
+    trained = set()
+    for path in FLAGFILES:
+        lines = [line.strip() for line in open(path) if line.startswith("--algorithm=")]
+        trained.add(lines[-1].split("=", 1)[1] if lines else agents.DEFAULT)
+    assert trained == set(agents.NAMES), sorted(set(agents.NAMES) - trained)
 
 
 @pytest.mark.parametrize("path", FLAGFILES, ids=os.path.basename)

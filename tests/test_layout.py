@@ -1,8 +1,11 @@
-"""The package's import graph has no cycles: no module imports (at the top or inside a
-function) a module that imports it back, directly or through others."""
+"""The package's layout: its import graph has no cycles (no module imports, at the top or
+inside a function, a module that imports it back, directly or through others), and every
+agent implements the whole agent interface."""
 
 import ast
 import os
+
+import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE = "async_deeprl"
@@ -86,6 +89,22 @@ def test_the_package_has_no_import_cycles():
     assert "async_deeprl.runner" in graph and "async_deeprl.agents.base" in graph
     assert "async_deeprl.agents" in graph["async_deeprl.config"]  # the graph sees imports
     assert cycles(graph) == []
+
+
+def test_every_agent_implements_the_interface_and_a_partial_one_cannot_be_built():
+    from async_deeprl import agents
+    from async_deeprl.agents import interface
+
+    for name in agents.NAMES:
+        agent_class = agents.get(name)
+        assert issubclass(agent_class, interface.Agent) and not agent_class.__abstractmethods__
+        assert agent_class.name == name
+
+    members = {name: (lambda *args: None) for name in interface.Agent.__abstractmethods__
+               if name != "player"}
+    without_player = type("WithoutPlayer", (interface.Agent,), members)
+    with pytest.raises(TypeError, match="player"):
+        without_player()
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def train_until(config, step):
 
     def watch():
         while not stop.wait(0.05):
-            if trainer.progress()[0] >= step:
+            if trainer.timing()[0] >= step:
                 stop.set()
 
     watcher = threading.Thread(target=watch, daemon=True)

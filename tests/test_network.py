@@ -1,11 +1,15 @@
 """The two torsos (`--network`): their layers and sizes, for both heads, and a 'nature' run
 that --eval plays from its logdir."""
 
+import json
+import os
+
 import numpy as np
 import pytest
 
-from async_deeprl import evaluation, network, training
+from async_deeprl import agents, evaluation, network, training
 from async_deeprl.config import TrainConfig
+from async_deeprl.environment import make_env
 
 CATCH = "async_deeprl.games:Catch-v0"
 
@@ -43,6 +47,13 @@ def test_a_nature_run_records_its_network_and_eval_rebuilds_it(tmp_path):
     training.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=200,
                              action_repeat=1, log_interval=100, test_interval=0, seed=0,
                              network="nature"))
+    recorded = json.load(open(os.path.join(logdir, "run_config.json")))
+    assert recorded["network"] == "nature" and recorded["input_shape"] == [84, 84, 4]
     result = evaluation.evaluate_logdir(logdir, str(tmp_path / "eval"), 2, 0.0, 100, seed=1,
                                         video=False, mode="greedy")
     assert result["games"] == 2
+    # --eval rebuilt the run's own torso: the nature network's weights loaded into it.
+    model = evaluation.restore_online_model(
+        agents.get("one_step_q"), recorded, result["checkpoint"], make_env(CATCH, action_repeat=1),
+        logdir)
+    assert model.count_params() == network.build_q_network(3, torso="nature").count_params()

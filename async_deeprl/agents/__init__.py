@@ -1,7 +1,6 @@
 """The agents of the family, by `--algorithm` name.
 
-Each agent module defines one `Agent` class (see `base.py` for
-the interface the runner uses); the runner and the tools look agents up here
+Each agent module defines one `Agent` class implementing `interface.Agent`; the runner and the tools look agents up here
 and never branch on their names. Modules are imported on first use, so
 reading NAMES (flag definitions, --help) does not load TensorFlow.
 """

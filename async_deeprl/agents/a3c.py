@@ -32,7 +32,7 @@ def policy_advantages(config, rewards, values, terminals, bootstrap, mask):
                                   config.gamma, config.gae_lambda, mask)
 
 
-class Worker(base.SegmentWorker):
+class Player(base.SegmentPlayer):
     """A learner thread: samples from the policy and keeps its segment."""
 
     def __init__(self, agent, rng):
@@ -113,8 +113,8 @@ class Agent(base.Agent):
     def prepare_threads(self, threads, rng, restored):
         return []  # Threads differ only in their environments and random streams.
 
-    def worker(self, index, rng):
-        return Worker(self, rng)
+    def player(self, index, rng):
+        return Player(self, rng)
 
     def log_values(self, step):
         return {}

@@ -26,7 +26,7 @@ def zero_state(cells):
     return np.zeros(cells, np.float32), np.zeros(cells, np.float32)
 
 
-class Worker(a3c.Worker):
+class Player(a3c.Player):
     """A learner thread: its LSTM state, its segment and the state the segment started from."""
 
     def __init__(self, agent, rng):
@@ -167,8 +167,8 @@ class Agent(a3c.Agent):
             h = np.zeros((size, self.cells), np.float32)
             self.act(np.zeros((size, *self.input_shape), np.uint8), h, h)
 
-    def worker(self, index, rng):
-        return Worker(self, rng)
+    def player(self, index, rng):
+        return Player(self, rng)
 
     def test_policy(self, epsilon):
         return RecurrentPolicy(_step_function(self.online, self.input_shape), self.cells,

@@ -1,32 +1,15 @@
-"""The agent interface the runner uses, and the parts every asynchronous agent shares.
+"""The parts every asynchronous agent shares, behind the interface of `interface.Agent`.
 
-The runner drives every agent through these members only:
-  construction `Agent(num_actions, input_shape, config)`;
-  `act(batch)` and `update(*update_args, learning_rate)`: compiled TF calls
-    (the dispatcher batches `act` across threads);
-  `update_stats`: names of the numbers `update` returns, the loss first;
-  `uses_target_network` and `sync_target()`;
-  `warm_up(batch_sizes)`, `checkpoint_items()`,
-    `prepare_threads(threads, rng, restored)`;
-  `worker(index, rng)`: a per-thread object with `act(outputs, step)`,
-    `observe(state, action, reward, terminal)`, `take_update(next_state)` and
-    `drain_stats()`;
-  `log_columns`, `log_values(step)`, `console(row)`: its log columns;
-  `test_policy(epsilon)`; class methods `build_eval_model` and
-    `eval_policy(model, epsilon, mode)` for `--eval` and export, `mode` one of
-    `policy_modes` (the first is used for any other).
-Worker processes (`distributed.py`) split the update in two: `gradients(*update_args,
-learning_rate)` returns (stats, gradients) without applying them, and
-`apply_gradients(gradients, learning_rate)` applies them where the shared weights
-live; `get_weights()` / `set_weights(w)` copy the weights the workers act with, and
-`thread_settings()` / `set_thread_settings(s)` what `prepare_threads` decided per thread.
-`Agent` below compiles `act`, `update` and `gradients` from a subclass's `_act`,
-`_update_signature` and `_update` (which ends in `self._finish(...)`), and warms
-them up; `SegmentWorker` keeps a thread's transitions until `tmax` of them or a terminal.
+`Agent` below compiles `act`, `update` and `gradients` (the update without applying it, for
+worker processes) from a subclass's `_act`, `_act_signature`, `_update_signature` and `_update`
+(which ends in `self._finish(...)`), and warms them up; `SegmentPlayer` keeps a thread's
+transitions until `tmax` of them or a terminal; `Segment` holds them.
 """
 
 import numpy as np
 import tensorflow as tf
+
+from async_deeprl.agents import interface
 
 
 class Segment:
@@ -132,7 +115,7 @@ class Compiled:
         return concrete(*args)
 
 
-class SegmentWorker:
+class SegmentPlayer:
     """A learner thread's segment: an update is due after `tmax` transitions or a terminal."""
 
     def __init__(self, agent):
@@ -140,7 +123,7 @@ class SegmentWorker:
         self.segment = Segment()  # the transitions since the thread's last update
 
     def acting_input(self, state):
-        """What the acting call needs for `state`: the frame stack itself (a recurrent worker
+        """What the acting call needs for `state`: the frame stack itself (a recurrent player
         adds its thread's state)."""
         return state
 
@@ -157,12 +140,8 @@ class SegmentWorker:
         return self.agent.update_args(seg, next_state)
 
 
-class Agent:
+class Agent(interface.Agent):
     """Compiles a subclass's acting and update calls; see the module docstring."""
-
-    name = None
-    uses_target_network = False
-    policy_modes = ("greedy",)
 
     def __init__(self, num_actions, input_shape, config, xla=True):
         self.num_actions, self.input_shape, self.config = num_actions, tuple(input_shape), config
@@ -240,10 +219,6 @@ class Agent:
         return [tf.TensorSpec([None, *self.input_shape], tf.uint8)]
 
     def _update_signature(self):
-        raise NotImplementedError
-
-    def update_args(self, segment, next_state):
-        """The arguments of `update` (without the learning rate) for one finished segment."""
         raise NotImplementedError
 
     def _update(self, *args):

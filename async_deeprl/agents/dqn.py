@@ -16,10 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from async_deeprl import losses, replay, targets
-from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent
+from async_deeprl.agents.value_based import EpsilonGreedyPlayer, ValueAgent
 
 
-class Worker(EpsilonGreedyWorker):
+class Player(EpsilonGreedyPlayer):
     """An acting thread: epsilon-greedy actions, its stream of the buffer, its updates."""
 
     def __init__(self, agent, stream, eps_min, rng):
@@ -41,7 +41,7 @@ class Worker(EpsilonGreedyWorker):
 
 class Agent(ValueAgent):
     name = "dqn"
-    worker_class = Worker
+    player_class = Player
 
     def _act(self, states):
         return (self.online(states, training=False),)
@@ -108,5 +108,5 @@ class Agent(ValueAgent):
                 f"{cfg.replay_initial:,} transitions before updates begin{again}; "
                 f"eps_final {cfg.eps_final} for every thread"]
 
-    def worker(self, index, rng):
-        return self.worker_class(self, index, self.thread_eps_mins[index], rng)
+    def player(self, index, rng):
+        return self.player_class(self, index, self.thread_eps_mins[index], rng)

@@ -14,10 +14,10 @@ import tensorflow as tf
 from async_deeprl import targets
 from async_deeprl.agents import base
 from async_deeprl.agents.base import Segment, mask_of, pad
-from async_deeprl.agents.value_based import EpsilonGreedyWorker, ValueAgent
+from async_deeprl.agents.value_based import EpsilonGreedyPlayer, ValueAgent
 
 
-class Worker(EpsilonGreedyWorker):
+class Player(EpsilonGreedyPlayer):
     def __init__(self, *args):
         super().__init__(*args)
         self._finished = None
@@ -40,7 +40,7 @@ class Worker(EpsilonGreedyWorker):
 
 class Agent(ValueAgent):
     name = "one_step_sarsa"
-    worker_class = Worker
+    player_class = Player
 
     def _act(self, states):
         return self.online(states, training=False), self.target(states, training=False)

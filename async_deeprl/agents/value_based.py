@@ -1,8 +1,8 @@
-"""What the three asynchronous value-based agents share: epsilon-greedy workers,
+"""What the three asynchronous value-based agents share: epsilon-greedy players,
 online and target Q-networks, the TD update and per-thread final epsilons.
 
 A subclass gives its name, its `_act` outputs (online Q-values first), its
-worker class, and its compiled update: `_update_signature`, `update_args` and
+player class, and its compiled update: `_update_signature`, `update_args` and
 `_update`, which computes the targets with a function of `targets.py` and
 calls `_td_update`. The interface the runner uses is in `base.py`.
 """
@@ -14,7 +14,7 @@ from async_deeprl import network, schedules
 from async_deeprl.agents import base, policies
 
 
-class EpsilonGreedyWorker(base.SegmentWorker):
+class EpsilonGreedyPlayer(base.SegmentPlayer):
     """A learner thread's side of a value-based agent: epsilon-greedy actions and its segment."""
 
     def __init__(self, agent, eps_min, rng):
@@ -43,7 +43,7 @@ class EpsilonGreedyWorker(base.SegmentWorker):
 class ValueAgent(base.Agent):
     """Online and target Q-networks, the shared optimizer and per-thread final epsilons."""
 
-    worker_class = EpsilonGreedyWorker
+    player_class = EpsilonGreedyPlayer
     uses_target_network = True
     update_stats = ("loss",)
     log_columns = ("avg_max_q", "epsilon_mean")
@@ -113,8 +113,8 @@ class ValueAgent(base.Agent):
         self.eps_mins.assign(tf.constant(self.thread_eps_mins, tf.float64))
         return [f"thread {i}: eps_min {e}" for i, e in enumerate(self.thread_eps_mins)]
 
-    def worker(self, index, rng):
-        return self.worker_class(self, self.thread_eps_mins[index], rng)
+    def player(self, index, rng):
+        return self.player_class(self, self.thread_eps_mins[index], rng)
 
     def epsilon(self, step, eps_min):
         cfg = self.config
