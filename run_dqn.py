@@ -29,7 +29,7 @@ def main(argv):
     # Imported here so that --help and flag errors do not pay for TensorFlow.
     tf_logs.import_quietly()  # TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow's start-up lines.
     from async_deeprl import agents, checkpointing, environment, evaluation, faults, metrics
-    from async_deeprl import runner, training
+    from async_deeprl import backend, training
     from async_deeprl import config as config_lib
 
     try:
@@ -51,7 +51,7 @@ def main(argv):
         training.train(settings.from_flags(TrainConfig, TRAIN_FLAGS))
         return 0
     except (config_lib.ConfigError, environment.EnvError, evaluation.EvalError,
-            checkpointing.CheckpointError, metrics.LogError, runner.NumericsError,
+            checkpointing.CheckpointError, metrics.LogError, backend.NumericsError,
             agents.UnknownAgentError, faults.WriteError, faults.ProcessLost) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1

@@ -114,7 +114,7 @@ def training_steps_per_s(game, threads, seconds, warmup, tf_servers, action_repe
         worker.start()
         _wait_until_stepping(lambda: trainer.timing()[0], worker, stop)
         time.sleep(warmup)
-        server = trainer.dispatcher
+        server = trainer.backend.dispatcher
 
         def snapshot():
             step, times = trainer.timing()
@@ -160,9 +160,9 @@ def _shared_model_rate(trainer, stop, seconds, warmup):
     worker.start()
     _wait_until_stepping(lambda: trainer.counter.value, worker, stop)
     time.sleep(warmup)
-    s0, t0, x0 = trainer.counter.value, time.time(), trainer.transport_stats()
+    s0, t0, x0 = trainer.counter.value, time.time(), trainer.backend.transport_stats()
     time.sleep(seconds)
-    s1, t1, x1 = trainer.counter.value, time.time(), trainer.transport_stats()
+    s1, t1, x1 = trainer.counter.value, time.time(), trainer.backend.transport_stats()
     stop.set()
     worker.join()
     wall, updates = t1 - t0, max(x1["updates"] - x0["updates"], 1)

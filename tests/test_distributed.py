@@ -47,7 +47,7 @@ def test_gradients_then_apply_equals_one_update(algorithm):
 def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
     """`transport.FlatAgent`: one flat float32 array per network round-trips the weights bit
     for bit, and a flat gradient applied by the holder moves the weights as `update` does."""
-    from async_deeprl import transport
+    from async_deeprl.distributed import transport
 
     one, holder, worker = (make_agent(algorithm) for _ in range(3))
     holder.set_weights(one.get_weights())
@@ -82,7 +82,7 @@ def test_flat_transport_moves_weights_and_updates_exactly(algorithm):
 def test_holder_applies_the_rows_of_one_message_as_that_many_updates(algorithm, optimizer):
     """`FlatAgent.apply` of a [3, size] message (one compiled call) moves the weights, the
     optimizer's statistics and its step count as three `apply_gradients` calls in turn."""
-    from async_deeprl import transport
+    from async_deeprl.distributed import transport
 
     one, fused = (make_agent(algorithm, optimizer=optimizer) for _ in range(2))
     for agent in (one, fused):
@@ -114,7 +114,7 @@ def test_shards_update_their_slices_as_one_optimizer_updates_the_whole(algorithm
     """`--holder_shards`: two `shards.Shard`s (plain objects here, Ray actors in a run), each
     given its slice of the model, apply slices of worker-clipped gradients; joined again,
     weights, target and optimizer statistics equal those of the agent's own `update`."""
-    from async_deeprl import shards, transport
+    from async_deeprl.distributed import shards, transport
 
     one, holder, worker = (make_agent(algorithm, optimizer=optimizer, grad_clip_norm=0.05)
                            for _ in range(3))
@@ -181,7 +181,7 @@ def test_a_worker_sends_its_gradients_k_at_a_time_in_arrival_order():
     """--gradients_per_message 3: the gradients of successive TF calls (one or several segments
     each) leave as [3, size] arrays in the order they were computed, the rest waits; a stopping
     worker's flush sends whatever is left, and nothing when nothing is."""
-    from async_deeprl.distributed import GradientBatcher
+    from async_deeprl.distributed.worker import GradientBatcher
 
     batcher = GradientBatcher(3)
     g = [np.full(4, i, np.float32) for i in range(6)]
@@ -216,7 +216,7 @@ def _one_row_per_interval(rows, interval, total):
 
 def _kill_worker_at(trainer, step, result):
     """Runs `trainer` in a thread; SIGKILLs its worker 0 once the run passes `step`."""
-    pid = trainer.worker_pids()[0]
+    pid = trainer.backend.worker_pids()[0]
     thread = threading.Thread(target=lambda: result.update(trainer.run()))
     thread.start()
     deadline = time.time() + 300

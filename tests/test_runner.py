@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from async_deeprl import checkpointing, runner
+from async_deeprl import backend, checkpointing, runner
 from async_deeprl.config import TrainConfig
 from async_deeprl.games.catch import CatchEnv
 
@@ -37,7 +37,7 @@ def test_persistent_non_finite_updates_stop_the_run_and_leave_weights_finite(tmp
     config = _tiny(tmp_path, game="NanRewardCatch-v0", max_nonfinite_updates=20)
     trainer = runner.Trainer(config)
     initial = [w.numpy() for w in trainer.agent.online.weights]
-    with pytest.raises(runner.NumericsError, match="20 updates in a row had a non-finite loss"):
+    with pytest.raises(backend.NumericsError, match="20 updates in a row had a non-finite loss"):
         trainer.run()
     for before, after in zip(initial, trainer.agent.online.weights):
         np.testing.assert_array_equal(before, after.numpy())  # nothing was applied

@@ -16,11 +16,12 @@ def main(tf_threads=1, k=8, messages=30):
     tf_logs.import_quietly()
     import tensorflow as tf
 
-    from async_deeprl import runner, transport
+    from async_deeprl import backend
+    from async_deeprl.distributed import transport
     from async_deeprl.config import TrainConfig
 
     transport.set_tf_threads(tf_threads)
-    agent = runner.build_agent(TrainConfig(), 6)  # one-step Q, RMSProp, the Atari network
+    agent = backend.build_agent(TrainConfig(), 6)  # one-step Q, RMSProp, the Atari network
     agent.warm_up([1])
     trainable, online = agent.trainable_variables, agent.online.weights
     size = sum(int(np.prod(v.shape)) for v in trainable)

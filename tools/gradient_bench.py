@@ -17,12 +17,13 @@ def main(algorithm="one_step_q", tf_threads=1, calls=300):
     tf_logs.import_quietly()
     import tensorflow as tf
 
-    from async_deeprl import runner, transport
+    from async_deeprl import backend
+    from async_deeprl.distributed import transport
     from async_deeprl.agents.base import Segment
     from async_deeprl.config import TrainConfig
 
     transport.set_tf_threads(tf_threads)
-    agent = runner.build_agent(TrainConfig(algorithm=algorithm), 6)
+    agent = backend.build_agent(TrainConfig(algorithm=algorithm), 6)
     agent.warm_up([1])
     flat = transport.FlatAgent(agent)
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""What crosses between the holder and the workers of a `--workers` run (`distributed.py`).
+"""What crosses between the holder and the workers of a `--workers` run.
 
 Every message holds one flat float32 array per gradient and per network's weights,
 in the order of the agent's variables, instead of a list of one array per variable:
@@ -11,10 +11,19 @@ each owned by one `shards.Shard` actor with its slice of the optimizer's statist
 (`optimizer_state`: each slot kind of the optimizer, flattened in the variables' order).
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
 from async_deeprl.agents.base import Compiled
+
+
+def tf_threads_of(config):
+    """TensorFlow intra-/inter-op threads of each process of a run: its share of the cores."""
+    if config.tf_threads:
+        return config.tf_threads
+    return max(1, (os.cpu_count() or 1) // config.workers)
 
 
 def set_tf_threads(n):

@@ -15,7 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from async_deeprl import network, transport
+from async_deeprl import network
+from async_deeprl.distributed import transport
 
 
 class Shard:
