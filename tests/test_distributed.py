@@ -227,13 +227,10 @@ def _kill_worker_at(trainer, step, result):
     assert not thread.is_alive()
 
 
-# n-step Q with the single-process Catch test's settings for it (tests/test_learning.py): gamma
-# 0.9, lr 5e-3. Greedy means after 20,000 steps, worker 0 killed near T=6,000 (2026-12-04, 2 x 2,
-# beside a training run): seeds 1-3 10.0, 8.8, 8.5 (random -7.4); one CI run scored 5.27 (threads
-# interleave differently each run; seeds fix only the environments and weights). So, as in the
-# single-process test, a run below the bar gets one more check: the same Ray logdir resumed to
-# 30,000 steps. One-step Q needed 30,000 steps here before, with the same Ray traffic per step
-# (one update per segment of up to 5 steps).
+# n-step Q with the single-process Catch test's settings for it (tests/test_learning.py). A run
+# below the bar gets one more check, the same Ray logdir resumed to 30,000 steps, because threads
+# interleave differently each run; docs/results.md, "Catch: the learning tests' settings", has
+# the scores behind this.
 RAY_LEARNING = dict(algorithm="n_step_q", gamma=0.9, lr=5e-3)
 
 

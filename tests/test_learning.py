@@ -16,35 +16,9 @@ CATCH = "async_deeprl.games:Catch-v0"
 
 # (initial learning rate, other settings, checks in global agent steps) per agent. The run is
 # configured for the last check, so its schedules are those of the whole budget; it stops at the
-# first check whose greedy mean clears the floor. One straight run of a fixed length failed about
-# one CI run in six per agent (threads interleave differently each run; seeds fix only the
-# environments and weights): n-step Q scored -1.7 and -2.9 at 60,000 where most runs score 9+,
-# A3C -3.7 at 100,000, SARSA 3.4 at 30,000. With checks, a slow run gets more steps and a fast
-# one stops early. Greedy means at the checks (2 threads, seed 1, beside a training run):
-# one-step Q 0.9 at 15,000 then 9.5 at 25,000 (seed 2: 6.5 at 15,000, 10.0 at 20,000); SARSA
-# -1.7 at 20,000 then 9.3 at 40,000; n-step Q 7.9 at 40,000 (seed 1 again: 7.6 at 40,000, 9.5
-# at 60,000, 10.0 at 100,000); A3C -1.2 at 50,000 then 2.9 at 75,000 (seed 2: -4.9, then 8.5);
-# DQN 9.6 at 6,000.
-# n-step Q regresses on returns of the epsilon-greedy behaviour over 5 steps and, RMSProp
-# normalising each update's size, makes a fifth of one-step Q's updates, so it needs a larger
-# rate (at 60,000 straight, gamma 0.99: lr 2e-3 8.5, 9.2, 9.3; 5e-3 10.0, 9.5, 9.6; 1e-2 9.2
-# and 2.4).
-# A3C, n-step Q and SARSA run with gamma 0.9 (docs/algorithms.md, a3c): a block falls in 6 steps,
-# and Catch's frames do not show how many blocks are left, so with gamma 0.99 the value of a state
-# must average over the time to the game's end (A3C then needed the clip off and a larger entropy
-# bonus, and 50,000-150,000 steps). With gamma 0.9 the value is that of the next blocks, and A3C
-# learns with the paper's clip (40) and entropy (0.01). Greedy means, seeds 1-5, 2 threads
-# (2026-12-04, beside a training run): A3C 8.4, 4.9, 0.1, 0.3, 5.1 at 20,000 and 9.8, 7.6, 5.5, 4.7,
-# 5.8 at 30,000; n-step Q (seeds 1-4) 7.3, 2.9, 10.0, 2.9 at 15,000 and 9.5, 8.6, 10.0, 9.4 at
-# 25,000. One-step Q with gamma 0.9 was no faster (2.9, 2.9, 6.2 at 15,000), so it keeps 0.99.
-# One-step SARSA bootstraps from the epsilon-greedy action (a thread with eps_min 0.5 learns the
-# values of a half-random policy). With gamma 0.99 it failed its first check in both runs seen (seed
-# 1: -1.7 and -0.9 at 20,000, then 9.3 and 10.0 at 40,000: the slowest test of the suite); with 0.9
-# it cleared it in 5 of 6 (8.9, 9.6, 3.3 at 20,000 on 2026-12-04; seeds 1-3 on 2026-12-05: 5.9,
-# 4.5, 9.5 at 15,000 and 9.6, 10.0, 10.0 at 20,000).
-# DQN (Adam 1e-3 as the seeds' optimizer, a 20,000-transition buffer, 1,000 before the first
-# update, epsilon down to 0.01 by 3,000 steps) replays each transition many times and learns
-# Catch in a few thousand steps.
+# first check whose greedy mean clears the floor, because threads interleave differently each
+# run (seeds fix only the environments and weights) and one fixed length failed now and then.
+# Why each agent's values: docs/results.md, "Catch: the learning tests' settings".
 BUDGET = dict(one_step_q=(3e-3, {}, (15_000, 25_000, 40_000)),
               one_step_sarsa=(3e-3, dict(gamma=0.9), (20_000, 40_000, 60_000)),
               n_step_q=(5e-3, dict(gamma=0.9), (15_000, 25_000, 40_000)),

@@ -1,5 +1,5 @@
 """Milliseconds per worker gradient call (docs/distributed.md, Updates): a finished segment's
-gradient as `Agent.gradients` and then a separate flattening call (before 2026-12-05), against
+gradient as `Agent.gradients` and then a separate flattening call (the workers' earlier path), against
 `transport.FlatAgent.gradients`, both in one compiled call (what a worker runs). Random
 5-transition segments, the Atari network; both give the same numbers (checked here).
 
