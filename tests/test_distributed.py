@@ -235,54 +235,50 @@ RAY_LEARNING = dict(algorithm="n_step_q", gamma=0.9, lr=5e-3)
 
 
 @pytest.mark.slow
-def test_two_workers_learn_catch_through_a_killed_worker_then_resume_in_one_process(tmp_path):
-    """2 workers x 2 threads train n-step Q on Catch for 20,000 steps; worker 0 is SIGKILLed at
-    T=6,000, Ray restarts it and the run goes on. The greedy agent must clear the single-process
-    test's bar against a random policy; the same logdir then resumes in one process
-    (--workers 0)."""
-    logdir = tmp_path / "catch"
+def test_a_killed_worker_is_restarted_and_the_step_count_stays_exact(tmp_path):
+    """2 workers x 2 threads, 8,000 steps; worker 0 is SIGKILLed at T=3,000, Ray restarts it
+    and the run goes on to exactly its budget, seeded where it went on."""
+    logdir = tmp_path / "killed"
     result = {}
-    _kill_worker_at(training.make_trainer(_config(logdir, 20_000, workers=2, **RAY_LEARNING)),
-                    6_000, result)
+    _kill_worker_at(training.make_trainer(_config(logdir, 8_000, workers=2, log_interval=2_000,
+                                                  **RAY_LEARNING)), 3_000, result)
     assert result["worker_restarts"] == 1
     # The restarted worker is seeded at the step it goes on at, not at the run's start (so
     # its threads and environments do not replay the streams they began with).
-    assert result["restart_steps"][0] >= 6_000
-    assert result["step"] == 20_000  # the budget met exactly; the dead worker's block counted
-    assert 20_000 - 32 <= result["played"] <= 20_000  # its last block unreported, at most
-    assert result["target_syncs"] == 20_000 // 500
+    assert result["restart_steps"][0] >= 3_000
+    assert result["step"] == 8_000  # the budget met exactly; the dead worker's block counted
+    assert 8_000 - 32 <= result["played"] <= 8_000  # its last block unreported, at most
+    assert result["target_syncs"] == 8_000 // 500
     # At least one update per 5 steps a thread plays (a segment ends at 5 steps or a
     # terminal), less what a run may drop: each thread's last unfinished segment at the end
     # (4 threads) and, in the killed worker, each thread's segment whose steps were reported
     # but whose gradients died with it (2 threads).
     assert result["updates"] >= result["played"] // 5 - 4 - 2
-    _one_row_per_interval(_rows(logdir, "train"), 5_000, 20_000)
+    _one_row_per_interval(_rows(logdir, "train"), 2_000, 8_000)
 
+
+@pytest.mark.slow
+def test_two_workers_learn_catch(tmp_path):
+    """2 workers x 2 threads train n-step Q on Catch for 20,000 steps (30,000 if below the bar
+    at 20,000): the greedy agent clears the single-process test's bar against a random
+    policy measured here."""
+    logdir = tmp_path / "catch"
     env = environment.make_env(CATCH, action_repeat=1, seed=123)
     random_mean = evaluation.summarize(evaluation.play_games(
         env, policies.random_policy, 30, np.random.default_rng(0), 1000))["mean"]
     assert random_mean < -3
-    step, means = 20_000, []
+    means = []
     for check in (20_000, 30_000):
-        if check > step:  # below the bar: the same Ray run goes on to the next check
-            more = training.train(_config(logdir, check, workers=2, **RAY_LEARNING))
-            assert more["step"] == check and more["worker_restarts"] == 0
-            step = check
+        more = training.train(_config(logdir, check, workers=2, **RAY_LEARNING))
+        assert more["step"] == check
         greedy = evaluation.evaluate_logdir(str(logdir), str(tmp_path / f"eval{check}"), 30, 0.0,
                                             1000, seed=123, video=False, mode="greedy")
         means.append(greedy["mean"])
-        print(f"Catch, 2 workers x 2 threads: greedy {greedy['mean']:.2f} at T={step}, "
+        print(f"Catch, 2 workers x 2 threads: greedy {greedy['mean']:.2f} at T={check}, "
               f"random {random_mean:.2f}")
         if greedy["mean"] >= 6 and greedy["mean"] >= random_mean + 10:
             break
     assert means[-1] >= 6 and means[-1] >= random_mean + 10, f"greedy means {means}"
-
-    resumed = training.train(_config(logdir, step + 1_000, workers=0, log_interval=500,
-                                   **RAY_LEARNING))
-    assert resumed["step"] == step + 1_000 and resumed["target_syncs"] == 1_000 // 500
-    rows = _rows(logdir, "train")  # the first row of the resumed run, then its last
-    assert step + 500 <= rows[-2] < step + 1_000 and rows[-1] == step + 1_000
-    assert len(rows) == step // 5_000 + 2
 
 
 @pytest.mark.slow
@@ -308,7 +304,8 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     assert int(checkpointer.step.numpy()) == 3_000
     assert int(agent.optimizer.iterations.numpy()) == 1 + summary["updates"]
     resumed = training.train(_config(logdir, 3_500, workers=0, **RAY_LEARNING))
-    assert resumed["step"] == 3_500
+    assert resumed["step"] == 3_500 and resumed["target_syncs"] == 1  # at T=3,500
+    assert _rows(logdir, "train")[-2:] == [3_000, 3_500]
 
 
 def _start_training(logdir, workers, extra, stderr):

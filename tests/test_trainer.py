@@ -123,7 +123,7 @@ def _record_rows(trainer):
 
 def _steps(logdir, name):
     with open(os.path.join(logdir, f"{name}.csv")) as f:
-        return [int(row["step"]) for row in csv.DictReader(f)]
+        return [int(row["agent_steps"]) for row in csv.DictReader(f)]
 
 
 def test_every_row_is_written_after_the_checkpoint_that_covers_it(tmp_path):
