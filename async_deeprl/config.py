@@ -87,6 +87,10 @@ class TrainConfig:
     lr: Optional[float] = setting(
         None, "Initial learning rate of each update; unset: 7e-4 for rmsprop (annealed to 0), "
         "1e-4 for adam (constant, the blog's).", above=0.0, shown="7e-4 (rmsprop), 1e-4 (adam)")
+    rmsprop_epsilon: float = setting(
+        0.1, "rmsprop: the epsilon added to the squared-gradient average inside the square root "
+        "(the paper's 0.1; at 0.1 a step is close to plain SGD wherever that average is far "
+        "below 0.1; OpenAI baselines' A2C used 1e-5).", above=0.0)
     grad_clip_norm: float = setting(
         40.0, "Global gradient-norm clip of each update (rmsprop); 0: no clipping.", low=0.0)
     tmax: int = setting(

@@ -85,18 +85,19 @@ def build_recurrent_actor_critic_network(num_actions, input_shape=(84, 84, 4),
     return keras.Model([frames, h, c], core([torso_model(frames), h, c]), name=name)
 
 
-def make_optimizer(kind, learning_rate, grad_clip_norm=40.0):
+def make_optimizer(kind, learning_rate, grad_clip_norm=40.0, rmsprop_epsilon=0.1):
     """The shared optimizer.
 
-    'rmsprop' is the paper's: rho (decay) 0.99, epsilon 0.1 added inside the
-    square root, gradients clipped to global norm `grad_clip_norm` (0: not
+    'rmsprop' is the paper's: rho (decay) 0.99, `rmsprop_epsilon` (the paper's 0.1) added
+    inside the square root, gradients clipped to global norm `grad_clip_norm` (0: not
     clipped); the caller anneals the learning rate. 'adam' is the blog's final code: Adam at a
     constant rate, no clipping.
     """
     import keras
 
     if kind == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=learning_rate, rho=0.99, epsilon=0.1,
+        return keras.optimizers.RMSprop(learning_rate=learning_rate, rho=0.99,
+                                        epsilon=rmsprop_epsilon,
                                         global_clipnorm=grad_clip_norm or None)
     if kind == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate)

@@ -111,9 +111,11 @@ def test_n_step_update_regresses_on_the_forward_view_returns(pair, terminal):
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
 
 
-def test_one_rmsprop_update_matches_the_paper_formula():
-    """v = 0.01 g^2 (rho 0.99 from v = 0), w -= lr g / sqrt(v + 0.1), g clipped to global norm 40."""
-    agent = make_agent("one_step_q")
+@pytest.mark.parametrize("epsilon", [0.1, 1e-5])
+def test_one_rmsprop_update_matches_the_paper_formula(epsilon):
+    """v = 0.01 g^2 (rho 0.99 from v = 0), w -= lr g / sqrt(v + epsilon), g clipped to global
+    norm 40; epsilon the paper's 0.1 (the default) or --rmsprop_epsilon's."""
+    agent = make_agent("one_step_q", rmsprop_epsilon=epsilon)
     rng = np.random.default_rng(0)
     seg = random_segment(rng, 5)
     seg.terminals = [1.0] * 5  # y = r exactly
@@ -129,7 +131,7 @@ def test_one_rmsprop_update_matches_the_paper_formula():
     lr = 5e-4
     agent.update(*agent.update_args(seg, states[0]), np.float32(lr))
     for w0, g, w1 in zip(weights, clipped, agent.online.trainable_variables):
-        expected = w0 - lr * g.numpy() / np.sqrt(0.01 * g.numpy() ** 2 + 0.1)
+        expected = w0 - lr * g.numpy() / np.sqrt(0.01 * g.numpy() ** 2 + epsilon)
         np.testing.assert_allclose(w1.numpy(), expected, rtol=1e-4, atol=1e-7)
 
 

@@ -67,7 +67,8 @@ class Agent(base.Agent):
         cfg = self.config
         self.online = network.build_actor_critic_network(self.num_actions, self.input_shape,
                                                          name="online", torso=cfg.network)
-        self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm)
+        self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm,
+                                              cfg.rmsprop_epsilon)
         self.optimizer.build(self.online.trainable_variables)
         batch = tf.TensorSpec([None, *self.input_shape], tf.uint8)
         self.probs = tf.function(lambda s: self._act(s)[0], input_signature=[batch],

@@ -117,7 +117,8 @@ class Agent(a3c.Agent):
         self.online = network.build_recurrent_actor_critic_network(
             self.num_actions, self.input_shape, name="online", torso=cfg.network,
             cells=self.cells)
-        self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm)
+        self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm,
+                                              cfg.rmsprop_epsilon)
         self.optimizer.build(self.online.trainable_variables)
 
     def _act_signature(self):

@@ -54,7 +54,8 @@ class ValueAgent(base.Agent):
                                               torso=cfg.network)
         self.target = network.build_q_network(self.num_actions, self.input_shape, name="target",
                                               torso=cfg.network)
-        self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm)
+        self.optimizer = network.make_optimizer(cfg.optimizer, cfg.lr, cfg.grad_clip_norm,
+                                              cfg.rmsprop_epsilon)
         self.optimizer.build(self.online.trainable_variables)
         self.eps_mins = tf.Variable(tf.zeros([0], tf.float64), shape=tf.TensorShape([None]),
                                     trainable=False)

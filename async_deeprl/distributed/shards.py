@@ -28,7 +28,8 @@ class Shard:
         if tf_threads:
             transport.set_tf_threads(tf_threads)
         self._weights = keras.Variable(state["online"], name="flat")
-        self._optimizer = network.make_optimizer(config.optimizer, config.lr, grad_clip_norm=0)
+        self._optimizer = network.make_optimizer(config.optimizer, config.lr, grad_clip_norm=0,
+                                                 rmsprop_epsilon=config.rmsprop_epsilon)
         self._optimizer.build([self._weights])
         self._slots = {kind: slots[0] for kind, slots in
                        transport.optimizer_slots(self._optimizer, [self._weights]).items()}
