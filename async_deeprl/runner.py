@@ -80,13 +80,13 @@ class Trainer:
             raise
         try:
             start_step, self._thread_lines = self.backend.start(first_env, resume)
-        except BaseException as e:
+            self._open_logs(start_step)
+        except BaseException as e:  # Nothing is left running: environments, Ray processes.
             self.backend.close(e)
             raise
         self._test_env_seed = None if config.seed is None else config.seed + 10_000 + start_step
         self._tester_seed = backend.thread_seeds(config.seed, self.backend.total_threads,
                                                  start_step)[-1]
-        self._open_logs(start_step)
 
     @property
     def agent(self):
