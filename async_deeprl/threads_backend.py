@@ -31,9 +31,10 @@ class ThreadBackend(backend.Backend):
 
     def start(self, first_env, resume):
         cfg = self.config
-        self._envs = [first_env] + [
-            environment.make_env(cfg.game, seed=self.env_seed(i), **cfg.env_kwargs())
-            for i in range(1, cfg.threads)]
+        self._envs = [first_env]
+        for i in range(1, cfg.threads):
+            self._envs.append(environment.make_env(cfg.game, seed=self.env_seed(i),
+                                                   **cfg.env_kwargs()))
         self.agent = backend.build_agent(cfg, first_env.num_actions)
         self.checkpointer = checkpointing.Checkpointer(cfg.logdir, self.agent.checkpoint_items())
         # Compile before restoring: the warm-up touches the optimizer's slots.
