@@ -61,3 +61,27 @@ def test_run_config_round_trip(tmp_path):
     assert checkpointing.read_run_config(str(tmp_path)) is None
     checkpointing.write_run_config(str(tmp_path), {"game": "Pong-v0", "num_actions": 3})
     assert checkpointing.read_run_config(str(tmp_path)) == {"game": "Pong-v0", "num_actions": 3}
+
+
+@pytest.mark.slow
+def test_a_run_written_before_the_current_layout_resumes(tmp_path):
+    """The committed one-step Q Pong logdir (written before --obs_size, the backends and the
+    agent interface existed) resumes with its own settings for 100 more steps."""
+    import json
+    import os
+    import shutil
+
+    from async_deeprl import training
+    from async_deeprl.config import TrainConfig
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    logdir = str(tmp_path / "run")
+    shutil.copytree(os.path.join(root, "assets", "pong_one_step_q"), logdir)
+    recorded = json.load(open(os.path.join(logdir, "run_config.json")))
+    assert "obs_size" not in recorded["env"]
+    step = int(open(os.path.join(logdir, "checkpoints", "checkpoint")).readline()
+               .split('"ckpt-')[1].split('"')[0])
+    settings = dict(recorded["config"], logdir=logdir, total_frames=step + 100, threads=1,
+                    log_interval=50, test_interval=0)
+    summary = training.train(TrainConfig(**settings))
+    assert summary["step"] == step + 100
