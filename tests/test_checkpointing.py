@@ -81,7 +81,7 @@ def test_a_run_written_before_the_current_layout_resumes(tmp_path):
     assert "obs_size" not in recorded["env"]
     step = int(open(os.path.join(logdir, "checkpoints", "checkpoint")).readline()
                .split('"ckpt-')[1].split('"')[0])
-    settings = dict(recorded["config"], logdir=logdir, total_frames=step + 100, threads=1,
+    settings = dict(recorded["config"], logdir=logdir, total_frames=step + 100,
                     log_interval=50, test_interval=0)
     summary = training.train(TrainConfig(**settings))
     assert summary["step"] == step + 100
