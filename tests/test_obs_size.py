@@ -37,23 +37,22 @@ def test_agents_act_and_update_on_42_pixel_frames(algorithm):
     if algorithm == "a3c_lstm":
         h = np.zeros((2, agent.cells), np.float32)
         probs = agent.act(states, h, h)[0]
-    elif algorithm == "a3c":
-        probs = agent.act(states)[0]
     else:
-        probs = agent.act(states)
+        probs = agent.act(states)[0]  # a3c's policy, dqn's Q-values
     assert np.asarray(probs).shape == (2, 3)
     if algorithm != "dqn":
         seg = random_segment(rng, 5, with_next=False, shape=(42, 42, 4))
         stats = agent.update(*agent.update_args(seg, states[0]), np.float32(1e-3))
         assert np.isfinite(np.asarray(stats)).all()
     else:
+        agent.prepare_threads(1, rng, restored=False)
         assert agent.replay.frames.shape[-2:] == (42, 42)
 
 
 def test_config_input_shape_and_the_smallest_side():
     assert TrainConfig(obs_size=42, memory_len=1).input_shape() == (42, 42, 1)
     assert TrainConfig().input_shape() == (84, 84, 4)
-    with pytest.raises(ConfigError, match="--obs_size must be in"):
+    with pytest.raises(ConfigError, match="--obs_size 20: must be in"):
         TrainConfig(obs_size=20).validate()
 
 
