@@ -37,9 +37,10 @@ class TrainConfig:
         choices=agents.NAMES)
     network: str = setting(
         "small", "Torso of the agent's network: 'small' (Conv 16 8x8/4, Conv 32 4x4/2, Dense "
-        "256: the async paper's, ~3x fewer multiply-adds) or 'nature' (Conv 32 8x8/4, Conv 64 "
-        "4x4/2, Conv 64 3x3/1, Dense 512: Nature DQN's, the DQN seeds'); a logdir trained with "
-        "another is refused.", choices=tuple(TORSOS))
+        "256: the async paper's, ~3x fewer multiply-adds), 'nature' (Conv 32 8x8/4, Conv 64 "
+        "4x4/2, Conv 64 3x3/1, Dense 512: Nature DQN's, the DQN seeds') or 'universe' (four "
+        "Conv 32 3x3/2, ELU, no hidden layer: pytorch-a3c's, for --obs_size 42); a logdir "
+        "trained with another is refused.", choices=tuple(TORSOS))
     game: str = setting(
         "SpaceInvaders-v0", "Gymnasium id: SpaceInvaders-v0, PongNoFrameskip-v4, ALE/Breakout-v5, "
         "or module:EnvName-v0 for any env with RGB pixel observations.", alias="env")

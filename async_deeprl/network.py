@@ -6,16 +6,22 @@ definitions, --help) does not load TensorFlow.
 
 OPTIMIZERS = ("rmsprop", "adam")
 # (filters, kernel, stride) of each convolution, then the hidden dense layer's units.
+# None: no hidden layer (the heads, or the LSTM, read the flattened convolutions).
 TORSOS = {
     "small": ([(16, 8, 4), (32, 4, 2)], 256),  # the async paper's (and Mnih et al. 2013)
     "nature": ([(32, 8, 4), (64, 4, 2), (64, 3, 1)], 512),  # Nature DQN's; the DQN seeds'
+    # OpenAI universe-starter-agent's, as pytorch-a3c (42x42 frames): ELU, 'same' padding
+    "universe": ([(32, 3, 2)] * 4, None),
 }
+_STYLE = {"universe": dict(activation="elu", padding="same")}  # others: ReLU, 'valid'
 
 
 def _torso(input_shape, torso="small"):
-    """The convolutions and hidden layer of `TORSOS[torso]`, all ReLU: 'small' is Conv 16
-    8x8/4 -> Conv 32 4x4/2 -> Dense 256 (the async paper's Atari network), 'nature' is
-    Conv 32 8x8/4 -> Conv 64 4x4/2 -> Conv 64 3x3/1 -> Dense 512 (Mnih et al. 2015).
+    """The convolutions and hidden layer of `TORSOS[torso]`: 'small' is Conv 16 8x8/4 ->
+    Conv 32 4x4/2 -> Dense 256, all ReLU (the async paper's Atari network), 'nature' is
+    Conv 32 8x8/4 -> Conv 64 4x4/2 -> Conv 64 3x3/1 -> Dense 512 (Mnih et al. 2015),
+    'universe' four Conv 32 3x3/2 with ELU and 'same' padding, no hidden layer
+    (universe-starter-agent's and pytorch-a3c's, made for 42x42 frames).
 
     The input is the uint8 frame stack; scaling to [0, 1] happens inside the model,
     so callers never build float copies of observations.
@@ -25,12 +31,15 @@ def _torso(input_shape, torso="small"):
     if torso not in TORSOS:
         raise ValueError(f"network {torso!r} is not one of {', '.join(TORSOS)}")
     convolutions, hidden = TORSOS[torso]
+    style = _STYLE.get(torso, dict(activation="relu", padding="valid"))
     inputs = keras.Input(shape=input_shape, dtype="uint8", name="frames")
     x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
     for i, (filters, kernel, stride) in enumerate(convolutions):
-        x = keras.layers.Conv2D(filters, kernel, strides=stride, activation="relu",
-                                name=f"conv{i + 1}")(x)
+        x = keras.layers.Conv2D(filters, kernel, strides=stride, name=f"conv{i + 1}",
+                                **style)(x)
     x = keras.layers.Flatten()(x)
+    if hidden is None:
+        return inputs, x
     return inputs, keras.layers.Dense(hidden, activation="relu", name="fc")(x)
 
 

@@ -100,7 +100,7 @@ CASES = {
                                  "holds a run of the 'small' network; resume it with --network "
                                  "small"),
     "eval unknown network": (dict(eval=True), _unknown_network,
-                             "network 'resnet' is not one of small, nature; update async_deeprl"),
+                             "network 'resnet' is not one of small, nature, universe; update async_deeprl"),
     "eval empty dir": (dict(eval=True), "empty", "holds no training run"),
     "eval corrupt checkpoint": (dict(eval=True), _corrupt, "no intact checkpoint in"),
     "eval other action count": (dict(eval=True), _other_game, "does not fit a 6-action network"),

@@ -37,6 +37,19 @@ def test_each_torso_has_the_published_layers(torso, flat):
     assert out.shape == (2, 6)
 
 
+def test_the_universe_torso_on_42_pixel_frames():
+    """Four Conv 32 3x3/2 ('same': 42 -> 21 -> 11 -> 6 -> 3), ELU, the heads on the 288
+    flattened features: 1,184 + 3 x 9,248 + 288 x 6 + 6 weights and biases."""
+    q = network.build_q_network(6, input_shape=(42, 42, 4), torso="universe")
+    assert q.count_params() == 1_184 + 3 * 9_248 + 288 * 6 + 6
+    assert q.get_layer("conv4").output.shape[1:] == (3, 3, 32)
+    assert q.get_layer("conv1").activation.__name__ == "elu"
+    recurrent = network.build_recurrent_actor_critic_network(6, (42, 42, 4), torso="universe")
+    lstm = recurrent.get_layer("core").get_layer("lstm")
+    assert lstm.get_weights()[0].shape == (288, 4 * network.LSTM_CELLS)
+    assert q(np.zeros((2, 42, 42, 4), np.uint8)).shape == (2, 6)
+
+
 def test_unknown_torso_is_refused():
     with pytest.raises(ValueError, match="not one of small, nature"):
         network.build_q_network(6, torso="resnet")
