@@ -1,7 +1,7 @@
 import pytest
 
 from async_deeprl import environment
-from async_deeprl.env_timing import ceiling_steps_per_s, mean_frames_per_step
+from async_deeprl.commands.env_timing import ceiling_steps_per_s, mean_frames_per_step
 
 
 def test_ceiling_adds_per_step_times():

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from agent_utils import make_agent, train_a_little
-from async_deeprl import agents, checkpointing, evaluation, export
+from async_deeprl import agents, checkpointing, evaluation
+from async_deeprl.commands import export
 
 
 def _training_logdir(path, num_actions=3, algorithm=None):

@@ -91,6 +91,27 @@ def test_the_package_has_no_import_cycles():
     assert cycles(graph) == []
 
 
+def test_the_core_never_imports_the_command_line_tools():
+    """bench, ceiling, plot and export live in async_deeprl.commands; the core (agents,
+    training, environments) imports none of them, and nothing in the package imports tests/."""
+    graph = import_graph()
+    assert "async_deeprl.commands.env_timing" in graph["async_deeprl.commands.bench"]
+    for entry in ENTRY_MODULES:  # each entry module forwards to its command
+        assert f"async_deeprl.commands.{entry.rsplit('.', 1)[1]}" in graph[entry]
+    core = [name for name in graph if not name.startswith("async_deeprl.commands")
+            and name not in ENTRY_MODULES]
+    assert "async_deeprl.runner" in core
+    for name in core:
+        reached = {t for t in graph[name] if t.startswith("async_deeprl.commands")}
+        assert not reached, f"{name} imports {sorted(reached)}"
+    for name, path in _modules().items():
+        assert "from tests" not in open(path).read() and "import tests" not in open(path).read()
+
+
+# Two-line modules that keep `python -m async_deeprl.bench` etc. working.
+ENTRY_MODULES = {f"async_deeprl.{name}" for name in ("bench", "ceiling", "plot", "export")}
+
+
 def test_every_agent_implements_the_interface_and_a_partial_one_cannot_be_built():
     from async_deeprl import agents
     from async_deeprl.agents import interface

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from async_deeprl import plot
+from async_deeprl.commands import plot
 
 
 def test_moving_average_exact_values():
