@@ -1,5 +1,5 @@
-"""The shipped pretrained agents (three SpaceInvaders, two Pong) play from a fresh clone through
-run_dqn --eval.
+"""The shipped pretrained agents (three SpaceInvaders, three Pong) each play a full game from a
+fresh clone through run_dqn --eval.
 
 Each agent's expectations come from its committed 30-game evaluation (same eval code,
 `--eval_iter 30 --seed 0`, the agent's own policy and with `--eval_epsilon 1.0`), the numbers
@@ -27,7 +27,8 @@ AGENTS = [("SpaceInvaders-v0", "spaceinvaders"),
           ("SpaceInvaders-v0-blog-code", "spaceinvaders_blog_code"),
           ("SpaceInvaders-v0-adam-repeat12", "spaceinvaders_adam_repeat12"),
           ("PongNoFrameskip-v4-a3c", "pong_a3c"),
-          ("PongNoFrameskip-v4-n-step-q", "pong_n_step_q")]
+          ("PongNoFrameskip-v4-n-step-q", "pong_n_step_q"),
+          ("PongNoFrameskip-v4-fast", "pong_fast_seed1")]
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +43,7 @@ def _load(assets, name):
 
 
 @pytest.mark.parametrize("folder,assets", AGENTS)
-def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets):
+def test_pretrained_agent_plays_a_full_game(tmp_path, capsys, folder, assets):
     pretrained = os.path.join(ROOT, "pretrained", folder)
     measured = _load(assets, "eval_pretrained_30.json")
     random_policy = _load(assets, "eval_random_30.json")
@@ -58,16 +59,16 @@ def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets)
     policy = measured.get("policy", "greedy")
 
     evaldir = str(tmp_path / "eval")
-    with flagsaver.flagsaver(logdir=pretrained, eval=True, eval_iter=2, eval_epsilon=0.0,
+    with flagsaver.flagsaver(logdir=pretrained, eval=True, eval_iter=1, eval_epsilon=0.0,
                              evaldir=evaldir, video=True, seed=0, eval_policy=policy):
         assert run_dqn.main(["run_dqn"]) == 0
     summary = json.load(open(os.path.join(evaldir, "eval.json")))
-    assert summary["game"] == run_config["game"] and summary["games"] == 2
+    assert summary["game"] == run_config["game"] and summary["games"] == 1
     assert summary["algorithm"] == run_config.get("algorithm", "one_step_q")
     assert summary["policy"] == policy
     assert summary["checkpoint"] == os.path.join(pretrained, "checkpoints",
                                                  os.path.basename(measured["checkpoint"]))
-    assert not any(r["truncated"] for r in summary["results"])  # Full games, not step-capped.
+    assert not summary["results"][0]["truncated"]  # A full game, not step-capped.
     gif = os.path.join(evaldir, "game0.gif")
     assert os.path.getsize(gif) > 10_000
     # Real-time speed: the GIF lasts as long as game 0's emulator frames at 60 per second
@@ -79,8 +80,8 @@ def test_pretrained_agent_plays_two_full_games(tmp_path, capsys, folder, assets)
     recorded = min(summary["results"][0]["steps"] + 1, MAX_GIF_FRAMES)  # Pong: cut at 5 min
     game_ms = recorded * 1000.0 * frames_per_step / 60
     assert abs(gif_ms / game_ms - 1) < 0.05, (gif_ms, game_ms)
-    # Both games at least as good as the worst of the 30 measured.
-    assert min(r["score"] for r in summary["results"]) >= measured["min"], summary
+    # At least as good as the worst of the 30 measured.
+    assert summary["results"][0]["score"] >= measured["min"], summary
     assert "mean score" in capsys.readouterr().out
 
 
