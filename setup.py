@@ -33,5 +33,5 @@ setup(
     # Ray for --workers (worker processes sharing one model); the tests run it too, and the
     # quickstart notebook (nbclient executes it on an ipykernel).
     extras_require={"ray": ["ray>=2.59"],
-                    "test": ["pytest>=7", "ray>=2.59", "nbclient", "nbformat", "ipykernel"]},
+                    "test": ["pytest>=7", "pytest-xdist>=3", "ray>=2.59", "nbclient", "nbformat", "ipykernel"]},
 )

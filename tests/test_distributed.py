@@ -17,6 +17,9 @@ from async_deeprl import checkpointing, environment, evaluation, training
 from async_deeprl.config import ConfigError, TrainConfig
 from async_deeprl.agents import policies
 
+# Under xdist the Ray tests share one worker, one at a time: one local Ray cluster at once.
+pytestmark = pytest.mark.xdist_group("ray")
+
 ray = pytest.importorskip("ray")  # the [test] extra installs it; CI always has it
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
