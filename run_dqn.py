@@ -26,6 +26,15 @@ EVAL_FLAGS = settings.define_flags(EvalConfig, _MODULE)
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from async_deeprl.config import ConfigError
+
+    # Settings out of range fail before TensorFlow is imported (a few seconds on a CPU).
+    try:
+        if not settings.from_flags(EvalConfig, EVAL_FLAGS).eval:
+            settings.from_flags(TrainConfig, TRAIN_FLAGS).validate()
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        return 1
     # Imported here so that --help and flag errors do not pay for TensorFlow.
     tf_logs.import_quietly()  # TF_CPP_MIN_LOG_LEVEL=0 shows TensorFlow's start-up lines.
     from async_deeprl import agents, checkpointing, environment, evaluation, faults, metrics

@@ -22,3 +22,9 @@ def catch_run(tmp_path_factory):
                              total_frames=300, action_repeat=1, log_interval=100,
                              test_interval=0, seed=0))
     return logdir
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests first, each lane otherwise in file order: under xdist both workers start on
+    the long runs and the short tests fill in at the end, so no long test starts last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -13,9 +13,6 @@ from async_deeprl import ray_access
 from async_deeprl.config import ConfigError
 from proc_utils import listening_by_process, process_tree
 
-# Under xdist the Ray tests share one worker, one at a time: one local Ray cluster at once.
-pytestmark = pytest.mark.xdist_group("ray")
-
 pytest.importorskip("ray")  # the [test] extra installs it; CI always has it
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

