@@ -197,6 +197,25 @@ def test_a_worker_sends_its_gradients_k_at_a_time_in_arrival_order():
     assert each.add([]) is None  # a call whose update was not finite sends nothing
 
 
+# The in-process Ray runs below share one local Ray instance (one xdist worker runs them in
+# turn): a run that finds Ray started uses it and leaves it up, so each skips Ray's start and
+# stop. The command-line runs further down start their own, as a user's run does.
+def in_process_ray(test):
+    """An in-process Ray run: on the shared instance, in the xdist group that runs them in turn."""
+    return pytest.mark.xdist_group("ray-in-process")(pytest.mark.usefixtures("local_ray")(test))
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray instance started as a run starts its own (`distributed.backend`)."""
+    from async_deeprl.distributed.backend import RUNTIME_ENV
+
+    ray.init(include_dashboard=False, logging_level="ERROR", num_cpus=max(os.cpu_count() or 1, 2),
+             runtime_env=RUNTIME_ENV)
+    yield
+    ray.shutdown()
+
+
 def _config(logdir, total, workers, **extra):
     settings = dict(game=CATCH, logdir=str(logdir), threads=2, workers=workers,
                     total_frames=total, action_repeat=1, lr=3e-3, eps_steps=10_000,
@@ -234,6 +253,7 @@ RAY_LEARNING = dict(algorithm="n_step_q", gamma=0.9, lr=5e-3)
 
 
 @pytest.mark.slow
+@in_process_ray
 def test_a_killed_worker_is_restarted_and_the_step_count_stays_exact(tmp_path):
     """2 workers x 2 threads, 6,000 steps; worker 0 is SIGKILLed at T=2,000, Ray restarts it
     and the run goes on to exactly its budget, seeded where it went on."""
@@ -265,6 +285,7 @@ RAY_CATCH_CHECKS = (15_000, 20_000, 30_000)
 
 
 @pytest.mark.slow
+@in_process_ray
 def test_two_workers_learn_catch_from_the_flagfile(tmp_path):
     """`--flagfile flags/catch.flags --algorithm n_step_q --workers 2` (2 threads each),
     stopped at each check and resumed after it: the greedy agent clears the single-process
@@ -291,6 +312,7 @@ def test_two_workers_learn_catch_from_the_flagfile(tmp_path):
 
 
 @pytest.mark.slow
+@in_process_ray
 def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tmp_path):
     """--holder_shards 2 (and --gradients_per_message 3): every update reaches both shards
     (gradient bytes = updates x the whole gradient), and the checkpoint holds the shards' state: its optimizer step count is
