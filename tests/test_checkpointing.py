@@ -65,8 +65,9 @@ def test_run_config_round_trip(tmp_path):
 
 @pytest.mark.slow
 def test_a_run_written_before_the_current_layout_resumes(tmp_path):
-    """The committed one-step Q Pong logdir (written before --obs_size, the backends and the
-    agent interface existed) resumes with its own settings for 100 more steps."""
+    """The one-step Q Pong run's checkpoint of 2026-12-05 (ckpt-1509617, kept in its committed
+    logdir beside the newer ones) and its run_config.json, both written before --obs_size, the
+    backends and the agent interface existed, resume with their own settings for 100 steps."""
     import json
     import os
     import shutil
@@ -75,12 +76,18 @@ def test_a_run_written_before_the_current_layout_resumes(tmp_path):
     from async_deeprl.config import TrainConfig
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = os.path.join(root, "assets", "pong_one_step_q")
     logdir = str(tmp_path / "run")
-    shutil.copytree(os.path.join(root, "assets", "pong_one_step_q"), logdir)
+    os.makedirs(os.path.join(logdir, "checkpoints"))
+    shutil.copy(os.path.join(source, "run_config.json"), logdir)
+    step = 1_509_617
+    for suffix in (".index", ".data-00000-of-00001"):
+        shutil.copy(os.path.join(source, "checkpoints", f"ckpt-{step}{suffix}"),
+                    os.path.join(logdir, "checkpoints"))
+    with open(os.path.join(logdir, "checkpoints", "checkpoint"), "w") as f:
+        f.write(f'model_checkpoint_path: "ckpt-{step}"\n')
     recorded = json.load(open(os.path.join(logdir, "run_config.json")))
     assert "obs_size" not in recorded["env"]
-    step = int(open(os.path.join(logdir, "checkpoints", "checkpoint")).readline()
-               .split('"ckpt-')[1].split('"')[0])
     settings = dict(recorded["config"], logdir=logdir, total_frames=step + 100,
                     log_interval=50, test_interval=0)
     summary = training.train(TrainConfig(**settings))
