@@ -15,7 +15,7 @@ import time
 from absl import app
 
 from async_deeprl import settings, tf_logs
-from async_deeprl.config import EvalConfig, TrainConfig
+from async_deeprl.config import ConfigError, EvalConfig, TrainConfig
 
 # --help lists them under the script, as absl names the main module.
 _MODULE = sys.argv[0] if __name__ == "__main__" else __name__
@@ -26,8 +26,6 @@ EVAL_FLAGS = settings.define_flags(EvalConfig, _MODULE)
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from async_deeprl.config import ConfigError
-
     # Settings out of range fail before TensorFlow is imported (a few seconds on a CPU).
     try:
         if not settings.from_flags(EvalConfig, EVAL_FLAGS).eval:
