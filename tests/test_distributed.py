@@ -207,11 +207,10 @@ def in_process_ray(test):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    """A local Ray instance started as a run starts its own (`distributed.backend`)."""
-    from async_deeprl.distributed.backend import RUNTIME_ENV
+    """A local Ray instance started as a run starts its own."""
+    from async_deeprl.distributed.backend import start_ray
 
-    ray.init(include_dashboard=False, logging_level="ERROR", num_cpus=max(os.cpu_count() or 1, 2),
-             runtime_env=RUNTIME_ENV)
+    start_ray(workers=2)
     yield
     ray.shutdown()
 

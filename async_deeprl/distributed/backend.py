@@ -19,6 +19,14 @@ RUNTIME_ENV = dict(
     worker_process_setup_hook="async_deeprl.tf_logs.import_quietly")
 
 
+def start_ray(address=None, workers=1):
+    """Connects to the Ray cluster at `address`, or starts a local one with a CPU per core (at
+    least one per worker), every process importing TensorFlow quietly."""
+    ray.init(address=address, include_dashboard=False, logging_level="ERROR",
+             num_cpus=None if address else max(os.cpu_count() or 1, workers),
+             runtime_env=RUNTIME_ENV)
+
+
 def _remote_error(error):
     """The exception raised inside an actor (e.g. a one-line WriteError), not Ray's wrapper."""
     cause = getattr(error, "cause", None)
@@ -98,9 +106,7 @@ class RayBackend(backend.Backend):
         self._envs = [first_env]  # only its action count is needed here; closed at the end
         self._ray_started = not ray.is_initialized()
         if self._ray_started:
-            ray.init(address=cfg.ray_address, include_dashboard=False, logging_level="ERROR",
-                     num_cpus=None if cfg.ray_address else max(os.cpu_count() or 1, cfg.workers),
-                     runtime_env=RUNTIME_ENV)
+            start_ray(cfg.ray_address, cfg.workers)
             gcs_address = ray.get_runtime_context().gcs_address
             print(ray_access.token_line(gcs_address) if cfg.ray_address else
                   ray_access.local_line(ray.util.get_node_ip_address()), flush=True)
