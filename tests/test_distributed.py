@@ -215,6 +215,17 @@ def local_ray():
     ray.shutdown()
 
 
+@in_process_ray
+def test_a_local_ray_runs_its_worker_processes_at_the_commands_niceness():
+    """Ray starts its worker processes at niceness 15 unless told; a run's local instance
+    starts them at the niceness of the process that started it."""
+    @ray.remote
+    def niceness():
+        return os.nice(0)
+
+    assert ray.get(niceness.remote()) == os.nice(0)
+
+
 def _config(logdir, total, workers, **extra):
     settings = dict(game=CATCH, logdir=str(logdir), threads=2, workers=workers,
                     total_frames=total, action_repeat=1, lr=3e-3, eps_steps=10_000,

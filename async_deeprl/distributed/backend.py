@@ -18,10 +18,17 @@ RUNTIME_ENV = dict(
     env_vars={"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
     worker_process_setup_hook="async_deeprl.tf_logs.import_quietly")
 
+# Ray's raylet reads the niceness of the worker processes it starts from this variable.
+WORKER_NICENESS = "RAY_worker_niceness"
+
 
 def start_ray(address=None, workers=1):
     """Connects to the Ray cluster at `address`, or starts a local one with a CPU per core (at
-    least one per worker), every process importing TensorFlow quietly."""
+    least one per worker), every process importing TensorFlow quietly. A local one runs its
+    worker processes at this process's niceness: Ray's default (15) leaves the holder and the
+    workers, which do all the training, only what other programs on the machine leave over."""
+    if address is None:
+        os.environ.setdefault(WORKER_NICENESS, str(os.nice(0)))
     ray.init(address=address, include_dashboard=False, logging_level="ERROR",
              num_cpus=None if address else max(os.cpu_count() or 1, workers),
              runtime_env=RUNTIME_ENV)
@@ -157,6 +164,8 @@ class RayBackend(backend.Backend):
                     return
                 _call(self.holder.pid.remote())  # ProcessLost if it was the holder that died
                 pid = self._wait_until_up(worker)
+                if pid is None:
+                    return  # the run ended while Ray was restarting it
                 if pid != self._pids[index]:
                     seeded_at = ray.get(worker.seeded_at.remote(), timeout=60)
                     with self._lock:
@@ -176,13 +185,16 @@ class RayBackend(backend.Backend):
         return list(self._pids)
 
     def _wait_until_up(self, worker, timeout=300):
-        """The pid of `worker` once it answers again (Ray restarts a dead actor's process)."""
+        """The pid of `worker` once it answers again (Ray restarts a dead actor's process), or
+        None if the run stops first."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 return ray.get(worker.pid.remote(), timeout=10)
             except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
-                if time.monotonic() > deadline or self._stop.is_set():
+                if self._stop.is_set():
+                    return None
+                if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
 
