@@ -286,8 +286,8 @@ def test_a_killed_worker_is_restarted_and_the_step_count_stays_exact(tmp_path):
     _one_row_per_interval(_rows(logdir, "train"), 2_000, 6_000)
 
 
-# The README's Catch command with --workers 2 (n-step Q: one update per segment of up to 5
-# steps, the Ray traffic of the async agents). Checks in global agent steps: Adam keeps a
+# The README's Catch command with --workers 2 and the default agent (one-step Q: one update per
+# segment of up to 5 steps, the Ray traffic of the async agents). Checks in global agent steps: Adam keeps a
 # constant rate and epsilon is final by 10,000, so a run resumed past the flagfile's 30,000
 # goes on as it was; the test stops at the first check that clears the bar. Threads and workers
 # interleave differently each run; docs/results.md "Catch on Ray workers" has the scores.
@@ -297,7 +297,7 @@ RAY_CATCH_CHECKS = (15_000, 20_000, 30_000)
 @pytest.mark.slow
 @in_process_ray
 def test_two_workers_learn_catch_from_the_flagfile(tmp_path):
-    """`--flagfile flags/catch.flags --algorithm n_step_q --workers 2` (2 threads each),
+    """`--flagfile flags/catch.flags --workers 2` (one-step Q, 2 threads each),
     stopped at each check and resumed after it: the greedy agent clears the single-process
     test's bar against a random policy measured here."""
     logdir = tmp_path / "catch"
@@ -307,8 +307,9 @@ def test_two_workers_learn_catch_from_the_flagfile(tmp_path):
     assert random_mean < -3
     means = []
     for check in RAY_CATCH_CHECKS:
-        config = settings.from_flagfile(TrainConfig, CATCH_FLAGS, algorithm="n_step_q",
-                                        workers=2, logdir=str(logdir), total_frames=check)
+        config = settings.from_flagfile(TrainConfig, CATCH_FLAGS, workers=2, logdir=str(logdir),
+                                        total_frames=check)
+        assert config.algorithm == "one_step_q"
         more = training.train(config)
         assert more["step"] == check
         greedy = evaluation.evaluate_logdir(str(logdir), str(tmp_path / f"eval{check}"), 30, 0.0,
