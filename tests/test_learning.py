@@ -20,11 +20,11 @@ CATCH_FLAGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 # Checks in global agent steps. The run is the flagfile's (30,000 steps; its optimizer, Adam,
 # keeps a constant rate and epsilon has reached its floor by 10,000, so a run continued past
 # 30,000 goes on as it was); it stops at the first check whose eval clears the floor (one-step
-# Q, SARSA and DQN usually at 10,000, n-step Q at 15,000, A3C at 30,000: docs/results.md).
+# Q, SARSA and DQN usually at 10,000, n-step Q at 15,000, A3C at 20,000: docs/results.md).
 # Threads interleave differently each run (seeds fix only the environments and weights), so a
 # slow run gets a last check at 45,000, past the README's run.
 FLAGFILE_STEPS = 30_000
-CHECKS = (10_000, 15_000, 30_000, 45_000)
+CHECKS = (10_000, 15_000, 20_000, 30_000, 45_000)
 # The README's promise is a 20-game --eval mean of at least +5; here 30 games, and at least
 # 10 points above the random policy (about -7; scores are in [-10, 10]).
 LEAST, MARGIN = 5.0, 10.0
