@@ -20,7 +20,10 @@ LOG_INTERVAL = 300
 # so no kill lands after a finished run, however fast the machine; the final run
 # then trains 3 more log intervals past the last checkpoint and ends.
 KILLED_TOTAL = 10_000_000
+# The runs count rows and checkpoints, not scores: the smallest network (universe at 42x42
+# pixels, ~30,000 weights) keeps their steps and checkpoint writes cheap.
 ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--threads", "2",
+        "--network", "universe", "--obs_size", "42",
         "--log_interval", str(LOG_INTERVAL), "--test_interval", "600",
         "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0",
         "--replay_initial", "200"]  # dqn: updates start within the first interval
