@@ -90,7 +90,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     rng = random.Random(0)
     eps_lines, resumed_at = None, []
-    for kill in range(3):
+    for kill in range(2):
         before = _latest_step(logdir)
         proc = _start(logdir, KILLED_TOTAL, algorithm)
         lines = _read_until_started(proc, _thread_lines(algorithm, 2))
@@ -112,12 +112,15 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
         proc.wait()
         proc.stdout.close()
     assert _latest_step(logdir) is not None, "no checkpoint was complete before the kills"
-    total = _latest_step(logdir) + 3 * LOG_INTERVAL
+    before = _latest_step(logdir)
+    total = before + 3 * LOG_INTERVAL
     final = _start(logdir, total, algorithm)
     out, _ = final.communicate(timeout=300)
     assert final.returncode == 0, out
+    assert f"at T={before}" in out.split("\n")[0], out  # the final run resumes too
     assert _latest_step(logdir) == total
-    assert len(resumed_at) >= 2 and resumed_at == sorted(resumed_at)
+    resumed_at.append(before)
+    assert len(resumed_at) == 2 and resumed_at == sorted(resumed_at)
 
     with open(os.path.join(logdir, "train.csv"), newline="") as f:
         steps = [int(r["agent_steps"]) for r in csv.DictReader(f)]

@@ -20,11 +20,15 @@ CATCH_FLAGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 # Checks in global agent steps. The run is the flagfile's (30,000 steps; its optimizer, Adam,
 # keeps a constant rate and epsilon has reached its floor by 10,000, so a run continued past
 # 30,000 goes on as it was); it stops at the first check whose eval clears the floor (one-step
-# Q, SARSA and DQN usually at 10,000, n-step Q at 15,000, A3C at 20,000: docs/results.md).
+# Q and SARSA usually at 10,000, n-step Q and A3C at 10,000 or 15,000: docs/results.md).
 # Threads interleave differently each run (seeds fix only the environments and weights), so a
 # slow run gets a last check at 45,000, past the README's run.
 FLAGFILE_STEPS = 30_000
 CHECKS = (10_000, 15_000, 20_000, 30_000, 45_000)
+# DQN (a minibatch update every step from its first 1,000) clears the bar by 5,000 (9.6 and 8.7
+# in two runs), so its test looks there first; for the others a check they fail costs its eval,
+# stop and resume (about 8 s): at 5,000 none of them cleared it, at 7,500 only one-step Q.
+EARLY_CHECK = dict(dqn=5_000)
 # The README's promise is a 20-game --eval mean of at least +5; here 30 games, and at least
 # 10 points above the random policy (about -7; scores are in [-10, 10]).
 LEAST, MARGIN = 5.0, 10.0
@@ -84,7 +88,8 @@ def test_trainer_learns_catch_from_the_flagfile_and_beats_a_random_policy(tmp_pa
     random_mean = evaluation.summarize(random_games)["mean"]
     assert random_mean < -3  # Random play misses most blocks (about -7).
     syncs, means = 0, []
-    for check in CHECKS:
+    checks = (EARLY_CHECK[algorithm], *CHECKS) if algorithm in EARLY_CHECK else CHECKS
+    for check in checks:
         summary = train_until(config, check)
         assert check <= summary["step"] <= check + 200  # stopped at the check, not before
         if check == CHECKS[-1]:
@@ -102,4 +107,4 @@ def test_trainer_learns_catch_from_the_flagfile_and_beats_a_random_policy(tmp_pa
     expected = summary["step"] // config.update_interval
     assert syncs == (expected if agents.get(algorithm).uses_target_network else 0)
     assert means[-1] >= random_mean + MARGIN and means[-1] >= LEAST, (
-        f"means {means} at checks {CHECKS[:len(means)]}")
+        f"means {means} at checks {checks[:len(means)]}")

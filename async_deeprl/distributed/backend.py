@@ -125,22 +125,24 @@ class RayBackend(backend.Backend):
             name=holder_name, num_cpus=0, max_concurrency=cfg.workers + 4,
             scheduling_strategy=here).remote(
             cfg, num_actions, self.total_threads, resume, holder_name)
+        # The workers' processes start (each importing TensorFlow) while the holder builds and
+        # restores the model and this process builds its own copy; each asks the holder for
+        # its start once the holder is up.
+        worker_class = ray.remote(Worker).options(num_cpus=1, max_concurrency=3,
+                                                  max_restarts=-1)
+        self._workers = [worker_class.remote(cfg, w, holder_name, num_actions,
+                                             self.total_threads)
+                         for w in range(cfg.workers)]
+        self.agent = backend.build_agent(cfg, num_actions)  # for test games and log values
+        self._flat = transport.FlatAgent(self.agent)  # loads the holder's weights before tests
         info = _call(self.holder.start_info.remote())
         self.holder_pid = _call(self.holder.pid.remote())
         start_step = info["step"]
         if resume:
             print(f"resuming from {checkpointing.latest_checkpoint(cfg.logdir)} at "
                   f"T={start_step}", flush=True)
-        self.agent = backend.build_agent(cfg, num_actions)  # for test games and log values
-        self._flat = transport.FlatAgent(self.agent)  # loads the holder's weights before tests
         self.agent.set_thread_settings(info["thread_settings"])
         self.counter = _HolderCounters(self.holder)
-        worker_class = ray.remote(Worker).options(num_cpus=1, max_concurrency=3,
-                                                  max_restarts=-1)
-        self._workers = [
-            worker_class.remote(cfg, w, holder_name, num_actions, info["thread_settings"],
-                                self.total_threads, start_step)
-            for w in range(cfg.workers)]
         self._pids = [self._wait_until_up(w) for w in self._workers]
         return start_step, info["lines"]
 

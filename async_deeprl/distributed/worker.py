@@ -192,40 +192,65 @@ class _ShardedStep(_RemoteStep):
             self._flat.set_weights(weights)
 
 
+def _holder_named(name, timeout=60.0):
+    """The holder actor registered under `name`, waiting up to `timeout` s for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return ray.get_actor(name)
+        except ValueError:  # not registered yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Worker:
     """One worker process: `--threads` learner threads, their environments and a copy of
     the weights; `run()` trains until the holder grants no more steps or `stop()`."""
 
-    def __init__(self, config, index, holder_name, num_actions, thread_settings, total_threads,
-                 start_step):
-        # By name: a handle among the arguments would stop Ray from restarting the actor.
-        holder = ray.get_actor(holder_name)
+    def __init__(self, config, index, holder_name, num_actions, total_threads):
+        # By name: a handle among the arguments would stop Ray from restarting the actor. The
+        # driver creates the workers right after the holder, so that their processes start
+        # (and import TensorFlow) while the holder builds and restores the model; the holder
+        # may not be registered yet, and `start_info` waits for its constructor.
+        holder = _holder_named(holder_name)
         transport.set_tf_threads(transport.tf_threads_of(config))
         self.config, self.index, self._holder = config, index, holder
-        self._num_actions, self._thread_settings = num_actions, thread_settings
-        if _was_restarted():
-            # Restarted by Ray after its process died: seeded from the step it goes on at, so
-            # its threads and environments do not replay the streams of the run's start.
-            start_step = ray.get(holder.counters.remote())["step"]
+        self._num_actions, self._stop = num_actions, threading.Event()
+        self.stats, self.start_step = metrics.IntervalStats(), None
+        try:
+            self._agent = self._build()  # while the holder starts
+            info = ray.get(holder.start_info.remote())
+            start_step = info["step"]
+            if _was_restarted():
+                # Restarted by Ray after its process died: seeded from the step it goes on at,
+                # so its threads and environments do not replay the streams of the run's start.
+                start_step = ray.get(holder.counters.remote())["step"]
+        except Exception as e:  # noqa: BLE001 - raised by run(), where the driver gets it
+            # The holder failed to start or died (the driver reports the holder's own error),
+            # or the model could not be built: raised here, this would make Ray restart the
+            # worker again and again.
+            self._start_error = e
+            return
+        self._start_error = None
+        self._agent.set_thread_settings(info["thread_settings"])
         self.start_step = start_step
         first, n = index * config.threads, config.threads
         self._seeds = backend.thread_seeds(config.seed, total_threads, start_step)[first:first + n]
         self._env_seeds = [backend.env_seed(config.seed, first + i, total_threads, start_step)
                            for i in range(n)]
-        self._stop = threading.Event()
-        self.stats = metrics.IntervalStats()
 
     def _build(self):
         cfg = self.config
         agent = backend.build_agent(cfg, self._num_actions)
-        agent.set_thread_settings(self._thread_settings)
         agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}))
         return agent
 
     def run(self):
         """Trains; returns {played: steps its threads took}; a thread's error is raised."""
-        cfg = self.config
-        agent = self._build()
+        if self._start_error is not None:
+            raise self._start_error
+        cfg, agent = self.config, self._agent
         envs = [environment.make_env(cfg.game, seed=seed, **cfg.env_kwargs())
                 for seed in self._env_seeds]
         counter = _BlockCounter(self._holder, lambda: sum(env.frame_number for env in envs))
