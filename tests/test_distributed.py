@@ -336,9 +336,9 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     from async_deeprl import checkpointing
 
     logdir = tmp_path / "sharded"
-    summary = training.train(_config(logdir, 2_000, workers=1, threads=2, holder_shards=2,
-                                   gradients_per_message=3, log_interval=1_000, **RAY_LEARNING))
-    assert summary["step"] == 2_000 and summary["target_syncs"] == 2_000 // 500
+    summary = training.train(_config(logdir, 1_000, workers=1, threads=2, holder_shards=2,
+                                   gradients_per_message=3, log_interval=500, **RAY_LEARNING))
+    assert summary["step"] == 1_000 and summary["target_syncs"] == 1_000 // 500
     assert summary["updates"] >= summary["played"] // 5 - 2
     # 3 updates a message, but the worker's last (its flush at the stop) may carry 1 or 2.
     assert 3 * summary["messages"] - 2 <= summary["updates"] <= 3 * summary["messages"]
@@ -348,11 +348,16 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
     agent.warm_up([1])
     checkpointer = checkpointing.Checkpointer(str(logdir), agent.checkpoint_items())
     checkpointer.restore_latest()
-    assert int(checkpointer.step.numpy()) == 2_000
+    assert int(checkpointer.step.numpy()) == 1_000
     assert int(agent.optimizer.iterations.numpy()) == 1 + summary["updates"]
-    resumed = training.train(_config(logdir, 2_500, workers=0, **RAY_LEARNING))
-    assert resumed["step"] == 2_500 and resumed["target_syncs"] == 1  # at T=2,500
-    assert _rows(logdir, "train")[-2:] == [2_000, 2_500]
+    resumed = training.train(_config(logdir, 1_500, workers=0, **RAY_LEARNING))
+    assert resumed["step"] == 1_500 and resumed["target_syncs"] == 1  # at T=1,500
+    assert _rows(logdir, "train")[-2:] == [1_000, 1_500]
+
+
+# The command-line runs log (and checkpoint) every 250 agent steps: the first row comes soon
+# after the run starts, and a resume plays one interval.
+CLI_INTERVAL = 250
 
 
 def _start_training(logdir, workers, extra, stderr):
@@ -361,7 +366,7 @@ def _start_training(logdir, workers, extra, stderr):
     (after the first checkpoint) is out."""
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
            "--action_repeat", "1", "--threads", "1", "--workers", str(workers),
-           "--log_interval", "500", "--test_interval", "0", "--seed", "0", "--network",
+           "--log_interval", str(CLI_INTERVAL), "--test_interval", "0", "--seed", "0", "--network",
            SMALL_NET["network"], "--obs_size", str(SMALL_NET["obs_size"]), *extra,
            "--logdir", logdir]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -383,12 +388,13 @@ def test_the_driver_killed_with_sigkill_resumes_from_its_checkpoint(tmp_path):
     proc.kill()
     proc.wait()
     assert any("frames=" in line for line in lines), "".join(lines)
-    done = subprocess.run(cmd + ["--total_frames", "1000"], capture_output=True, text=True,
-                          env=env, timeout=300)
+    step = int(os.path.basename(checkpointing.latest_checkpoint(logdir)).split("-")[1])
+    done = subprocess.run(cmd + ["--total_frames", str(step + CLI_INTERVAL)],
+                          capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "resuming from" in done.stdout
+    assert f"resuming from {logdir}/checkpoints/ckpt-{step} at T={step}" in done.stdout
     rows = _rows(logdir, "train")
-    assert rows[-1] == 1_000 and rows == sorted(set(rows))  # no step logged twice
+    assert rows[-1] == step + CLI_INTERVAL and rows == sorted(set(rows))  # none logged twice
 
 
 @pytest.mark.slow
@@ -417,9 +423,9 @@ def test_the_holder_killed_with_sigkill_stops_the_run_in_one_line_and_it_resumes
         "command to resume from it"], err
     step = int(latest.split("-")[1])
     assert _rows(logdir, "train")[-1] == step
-    done = subprocess.run(cmd + ["--total_frames", str(step + 500)], capture_output=True,
-                          text=True, env=env, timeout=300)
+    done = subprocess.run(cmd + ["--total_frames", str(step + CLI_INTERVAL)],
+                          capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"resuming from {logdir}/checkpoints/{latest} at T={step}" in done.stdout
     rows = _rows(logdir, "train")
-    assert rows[-1] == step + 500 and rows == sorted(set(rows))  # no step logged twice
+    assert rows[-1] == step + CLI_INTERVAL and rows == sorted(set(rows))  # none logged twice

@@ -23,7 +23,7 @@ CATCH = "async_deeprl.games:Catch-v0"
 def test_a_local_workers_run_listens_on_loopback_only_and_refuses_a_client_without_token(
         tmp_path):
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
-           "--action_repeat", "1", "--threads", "1", "--workers", "1", "--log_interval", "500",
+           "--action_repeat", "1", "--threads", "1", "--workers", "1", "--log_interval", "250",
            "--test_interval", "0", "--seed", "0", "--total_frames", "10000000",
            # what listens does not depend on the model: the smallest network keeps it cheap
            "--network", "universe", "--obs_size", "42", "--logdir", str(tmp_path / "run")]
