@@ -107,7 +107,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
         if kill == 0:  # The first kill comes after the first checkpoint, however slow the host.
             while " frames=" not in (line := proc.stdout.readline()):
                 assert line, "the run ended before its first checkpoint"
-        time.sleep(rng.uniform(0.5, 4.0))
+        time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()

@@ -197,11 +197,14 @@ def test_a_worker_sends_its_gradients_k_at_a_time_in_arrival_order():
     assert each.add([]) is None  # a call whose update was not finite sends nothing
 
 
-# The in-process Ray runs below share one local Ray instance (one xdist worker runs them in
-# turn): a run that finds Ray started uses it and leaves it up, so each skips Ray's start and
-# stop. The command-line runs further down start their own, as a user's run does.
+# The in-process Ray runs below share a local Ray instance per xdist worker (the module's
+# fixture): a run that finds Ray started uses it and leaves it up, so each skips Ray's start
+# and stop. They are marked as one xdist group, but with pytest 9.2 and pytest-xdist 3.8 the
+# mark has no effect (xdist renames `item._nodeid`, which pytest 9.2 no longer reads), so the
+# two workers may each run some of them. The command-line runs further down start their own,
+# as a user's run does.
 def in_process_ray(test):
-    """An in-process Ray run: on the shared instance, in the xdist group that runs them in turn."""
+    """An in-process Ray run: on its worker's shared instance, in the (inert) xdist group."""
     return pytest.mark.xdist_group("ray-in-process")(pytest.mark.usefixtures("local_ray")(test))
 
 
@@ -331,13 +334,15 @@ def test_two_workers_learn_catch_from_the_flagfile(tmp_path):
 @in_process_ray
 def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tmp_path):
     """--holder_shards 2 (and --gradients_per_message 3): every update reaches both shards
-    (gradient bytes = updates x the whole gradient), and the checkpoint holds the shards' state: its optimizer step count is
-    the warm-up's 1 plus every update applied. The logdir then resumes in one process."""
+    (gradient bytes = updates x the whole gradient), and the checkpoint holds the shards'
+    state: its optimizer step count is the warm-up's 1 plus every update applied. The logdir
+    then resumes in one process."""
     from async_deeprl import checkpointing
 
     logdir = tmp_path / "sharded"
     summary = training.train(_config(logdir, 1_000, workers=1, threads=2, holder_shards=2,
-                                   gradients_per_message=3, log_interval=500, **RAY_LEARNING))
+                                   tf_threads=1, gradients_per_message=3, log_interval=500,
+                                   **RAY_LEARNING))
     assert summary["step"] == 1_000 and summary["target_syncs"] == 1_000 // 500
     assert summary["updates"] >= summary["played"] // 5 - 2
     # 3 updates a message, but the worker's last (its flush at the stop) may carry 1 or 2.
@@ -356,7 +361,8 @@ def test_a_sharded_holder_counts_exactly_and_checkpoints_what_its_shards_hold(tm
 
 
 # The command-line runs log (and checkpoint) every 250 agent steps: the first row comes soon
-# after the run starts, and a resume plays one interval.
+# after the run starts, and a resume plays one interval. One TensorFlow thread per process, as
+# tests/conftest.py gives the single-process runs (the suite keeps both cores busy).
 CLI_INTERVAL = 250
 
 
@@ -367,7 +373,8 @@ def _start_training(logdir, workers, extra, stderr):
     cmd = [sys.executable, os.path.join(REPO, "run_dqn.py"), "--game", CATCH,
            "--action_repeat", "1", "--threads", "1", "--workers", str(workers),
            "--log_interval", str(CLI_INTERVAL), "--test_interval", "0", "--seed", "0", "--network",
-           SMALL_NET["network"], "--obs_size", str(SMALL_NET["obs_size"]), *extra,
+           SMALL_NET["network"], "--obs_size", str(SMALL_NET["obs_size"]), "--tf_threads", "1",
+           *extra,
            "--logdir", logdir]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(cmd + ["--total_frames", "10000000"], stdout=subprocess.PIPE,

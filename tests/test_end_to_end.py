@@ -14,9 +14,9 @@ import run_dqn
 pytestmark = pytest.mark.slow  # a real train, resume and eval from the command line
 
 FLAGS = flags.FLAGS
-TINY = dict(game="SpaceInvaders-v0", threads=2, total_frames=3000, log_interval=1000,
-            test_interval=1500, test_games=1, test_max_steps=200, update_interval=500,
-            eps_steps=2000, seed=0)
+TINY = dict(game="SpaceInvaders-v0", threads=2, total_frames=1500, log_interval=500,
+            test_interval=750, test_games=1, test_max_steps=200, update_interval=500,
+            eps_steps=1000, seed=0)
 
 
 @pytest.fixture(autouse=True)
@@ -36,10 +36,10 @@ def test_train_resume_and_eval(tmp_path, capsys):
         assert run_dqn.main(["run_dqn"]) == 0
     out = capsys.readouterr().out
     assert "thread 0: eps_min" in out and "thread 1: eps_min" in out
-    assert os.path.exists(os.path.join(logdir, "checkpoints", "ckpt-3000.index"))
+    assert os.path.exists(os.path.join(logdir, "checkpoints", "ckpt-1500.index"))
     assert glob.glob(os.path.join(logdir, "tb", "events.out.tfevents.*"))
     train_rows = _rows(os.path.join(logdir, "train.csv"))
-    assert [int(r["agent_steps"]) for r in train_rows][-1] == 3000
+    assert [int(r["agent_steps"]) for r in train_rows][-1] == 1500
     assert len(train_rows) >= 3
     assert all(int(r["emulator_frames"]) >= 4 * int(r["agent_steps"]) for r in train_rows)
     assert float(train_rows[-1]["agent_steps_per_s"]) > 0
@@ -47,13 +47,13 @@ def test_train_resume_and_eval(tmp_path, capsys):
     config = json.load(open(os.path.join(logdir, "run_config.json")))
     assert config["game"] == "SpaceInvaders-v0" and config["num_actions"] == 3
 
-    # Same logdir, larger budget: resumes at T=3000 and logs each step once.
-    with flagsaver.flagsaver(logdir=logdir, **dict(TINY, total_frames=4000)):
+    # Same logdir, larger budget: resumes at T=1500 and logs each step once.
+    with flagsaver.flagsaver(logdir=logdir, **dict(TINY, total_frames=2000)):
         assert run_dqn.main(["run_dqn"]) == 0
     assert "resuming from" in capsys.readouterr().out
     steps = [int(r["agent_steps"]) for r in _rows(os.path.join(logdir, "train.csv"))]
-    assert steps == sorted(set(steps)) and steps[-1] == 4000
-    assert os.path.exists(os.path.join(logdir, "checkpoints", "ckpt-4000.index"))
+    assert steps == sorted(set(steps)) and steps[-1] == 2000
+    assert os.path.exists(os.path.join(logdir, "checkpoints", "ckpt-2000.index"))
 
     evaldir = str(tmp_path / "eval")
     with flagsaver.flagsaver(logdir=logdir, eval=True, eval_iter=2, test_max_steps=300,
@@ -62,7 +62,7 @@ def test_train_resume_and_eval(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "game 0: score" in out and "game 1: score" in out and "mean score" in out
     summary = json.load(open(os.path.join(evaldir, "eval.json")))
-    assert summary["games"] == 2 and summary["checkpoint"].endswith("ckpt-4000")
+    assert summary["games"] == 2 and summary["checkpoint"].endswith("ckpt-2000")
     assert os.path.getsize(os.path.join(evaldir, "game0.gif")) > 10_000
 
 
