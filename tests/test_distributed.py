@@ -182,7 +182,7 @@ def test_a_worker_sends_its_gradients_k_at_a_time_in_arrival_order():
     """--gradients_per_message 3: the gradients of successive TF calls (one or several segments
     each) leave as [3, size] arrays in the order they were computed, the rest waits; a stopping
     worker's flush sends whatever is left, and nothing when nothing is."""
-    from async_deeprl.distributed.worker import GradientBatcher
+    from async_deeprl.distributed.transport import GradientBatcher
 
     batcher = GradientBatcher(3)
     g = [np.full(4, i, np.float32) for i in range(6)]

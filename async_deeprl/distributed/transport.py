@@ -9,9 +9,11 @@ Flattening and splitting run inside compiled TF calls, one call per message.
 With `--holder_shards` K > 1 the flat arrays are cut into K contiguous slices (`bounds`),
 each owned by one `shards.Shard` actor with its slice of the optimizer's statistics
 (`optimizer_state`: each slot kind of the optimizer, flattened in the variables' order).
+A worker sends its gradients `--gradients_per_message` at a time (`GradientBatcher`).
 """
 
 import os
+import threading
 
 import numpy as np
 import tensorflow as tf
@@ -173,3 +175,27 @@ class FlatAgent:
     def set_weights(self, weights):
         for name, flat in weights.items():
             self._write[name](flat)
+
+
+class GradientBatcher:
+    """A worker's finished segments' flat gradients, sent `per_message` at a time
+    (`--gradients_per_message`): `add(gradients)` returns the first `per_message` pending ones
+    as one [k, size] array once there are that many, else None; `flush()` returns all that
+    are pending (None when none). Thread-safe."""
+
+    def __init__(self, per_message=1):
+        self._per_message = per_message
+        self._pending = []
+        self._lock = threading.Lock()
+
+    def add(self, gradients, flush=False):
+        with self._lock:
+            self._pending.extend(gradients)
+            if not self._pending or (len(self._pending) < self._per_message and not flush):
+                return None
+            count = len(self._pending) if flush else self._per_message
+            batch, self._pending = self._pending[:count], self._pending[count:]
+        return np.stack(batch)
+
+    def flush(self):
+        return self.add([], flush=True)

@@ -62,30 +62,6 @@ class _BlockCounter:
             ray.get(self._holder.release.remote(unused, *self._report()))
 
 
-class GradientBatcher:
-    """A worker's finished segments' flat gradients, sent `per_message` at a time
-    (`--gradients_per_message`): `add(gradients)` returns the first `per_message` pending ones
-    as one [k, size] array once there are that many, else None; `flush()` returns all that
-    are pending (None when none). Thread-safe."""
-
-    def __init__(self, per_message=1):
-        self._per_message = per_message
-        self._pending = []
-        self._lock = threading.Lock()
-
-    def add(self, gradients, flush=False):
-        with self._lock:
-            self._pending.extend(gradients)
-            if not self._pending or (len(self._pending) < self._per_message and not flush):
-                return None
-            count = len(self._pending) if flush else self._per_message
-            batch, self._pending = self._pending[:count], self._pending[count:]
-        return np.stack(batch)
-
-    def flush(self):
-        return self.add([], flush=True)
-
-
 def _was_restarted():
     """Whether Ray restarted this actor after its process died. Ray's own property reads a
     deprecated attribute of itself and would print a RayDeprecationWarning in every worker."""
@@ -102,7 +78,7 @@ class _RemoteStep:
         self._agent, self._flat, self._holder = agent, transport.FlatAgent(agent), holder
         self._target_version = -1
         self._lock = threading.Lock()
-        self._batcher = GradientBatcher(per_message)
+        self._batcher = transport.GradientBatcher(per_message)
         self.wait_seconds = 0.0  # waiting for the holder's answers (its threads blocked)
 
     def _gradients(self, *args):
