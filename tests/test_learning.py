@@ -25,8 +25,8 @@ CATCH_FLAGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 # slow run gets a last check at 45,000, past the README's run.
 FLAGFILE_STEPS = 30_000
 CHECKS = (10_000, 15_000, 20_000, 30_000, 45_000)
-# DQN (a minibatch update every step from its first 1,000) clears the bar by 5,000 (9.6 and 8.7
-# in two runs), so its test looks there first; for the others a check they fail costs its eval,
+# DQN (a minibatch update every step from its first 1,000) clears the bar by 5,000 (8.7 to 9.6
+# in five runs), so its test looks there first; for the others a check they fail costs its eval,
 # stop and resume (about 8 s): at 5,000 none of them cleared it, at 7,500 only one-step Q.
 EARLY_CHECK = dict(dqn=5_000)
 # The README's promise is a 20-game --eval mean of at least +5; here 30 games, and at least
