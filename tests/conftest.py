@@ -18,10 +18,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pytest  # noqa: E402
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def catch_run(tmp_path_factory):
     """A finished 300-step one-step Q Catch run (three checkpoints, the newest at T=300) to copy
-    from; one per test module."""
+    from (tests copy it and never write to it); one per test process."""
     from async_deeprl import training
     from async_deeprl.config import TrainConfig
 

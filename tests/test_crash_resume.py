@@ -81,11 +81,12 @@ def _tb_steps(logdir, tag):
     return sorted(steps)
 
 
-# One agent of each checkpoint kind: value-based with a target network and each thread's
-# eps_min (one_step_q; SARSA and n-step Q hold the same), the policy agents (a3c_lstm: A3C's
-# items plus its recurrent torso, whose state restarts at zero), and DQN (its buffer is not in
-# checkpoints). tests/test_checkpointing.py round-trips every agent's items.
-@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c_lstm", "dqn"])
+# What a SIGKILL can break is the runner's order of writes (checkpoint, then the rows it
+# covers) and what a resume reads back, so two agents whose runs start and resume differently:
+# one-step Q (the default; each thread's eps_min restored and printed again) and DQN (its replay
+# buffer is not in checkpoints, and the resumed run says so). Every agent's checkpoint items,
+# A3C LSTM's recurrent torso included, round-trip in tests/test_checkpointing.py.
+@pytest.mark.parametrize("algorithm", ["one_step_q", "dqn"])
 def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     rng = random.Random(0)
@@ -141,7 +142,7 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, algorithm):
     assert len(test_steps) - len(tb_tests) <= 4
 
 
-@pytest.mark.parametrize("algorithm", ["one_step_q", "a3c"])
+@pytest.mark.parametrize("algorithm", ["one_step_q"])  # the runner's stop: any agent's
 def test_sigterm_stops_all_threads_saves_and_exits_zero(tmp_path, algorithm):
     logdir = str(tmp_path / "run")
     args = [*ARGS, "--algorithm", algorithm, "--total_frames", str(KILLED_TOTAL)]
