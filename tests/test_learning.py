@@ -44,8 +44,9 @@ def test_every_agent_has_a_learning_test():
 
 
 def test_the_flagfile_is_the_readmes_catch_run():
-    """The test runs flags/catch.flags as it is (no agent gets settings of its own): the
-    flagfile's length is a check, and nothing changes past it but the step count."""
+    """The test runs flags/catch.flags as it is (no agent gets settings of its own) but for the
+    step count (room past the flagfile's length) and a checkpoint every 2,500 steps, which
+    includes each of the flagfile's own."""
     config = settings.from_flagfile(TrainConfig, CATCH_FLAGS)
     assert config.game == CATCH and config.total_frames == FLAGFILE_STEPS < LAST_CHANCE
     assert config.optimizer == "adam" and config.eps_steps <= FLAGFILE_STEPS // 2
