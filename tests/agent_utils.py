@@ -7,11 +7,12 @@ from async_deeprl.agents.base import Segment
 from async_deeprl.config import TrainConfig
 
 
-def make_agent(algorithm="one_step_q", num_actions=3, **settings):
+def make_agent(algorithm="one_step_q", num_actions=3, xla=False, **settings):
     """A real agent of `algorithm` on its config's inputs (84x84x4 unless --obs_size or
-    --memory_len are given), configured like a run of it."""
+    --memory_len are given), configured like a run of it; its functions run uncompiled unless
+    `xla` (a run compiles them with XLA, which test_xla.py shows computes the same numbers)."""
     config = TrainConfig(algorithm=algorithm, **settings)
-    return agents.get(algorithm)(num_actions, config.input_shape(), config)
+    return agents.get(algorithm)(num_actions, config.input_shape(), config, xla=xla)
 
 
 def random_segment(rng, n, num_actions=3, terminal_last=False, with_next=True,
