@@ -248,3 +248,19 @@ def test_segments_end_at_tmax_or_at_a_terminal(algorithm):
         if args is not None:
             lengths.append(int(args[-2 if algorithm == "n_step_q" else 5].sum()))
     assert lengths == [3, 4]
+
+
+@pytest.mark.parametrize("algorithm", agents.NAMES)
+def test_warm_up_changes_no_weight_and_steps_the_optimizer_only_when_it_compiles_the_update(
+        algorithm):
+    """`warm_up` runs the update on an all-zero mask at rate 0 (the optimizer's step count goes
+    to 1, no weight moves); a worker process's `warm_up(update=False)` runs only the acting
+    calls (the step count stays 0)."""
+    for update, steps in ((True, 1), (False, 0)):
+        agent = make_agent(algorithm)
+        before = agent.get_weights()
+        agent.warm_up([1, 2], update=update)
+        assert int(agent.optimizer.iterations.numpy()) == steps
+        for name, weights in agent.get_weights().items():
+            for a, b in zip(before[name], weights):
+                np.testing.assert_array_equal(a, b)

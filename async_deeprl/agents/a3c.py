@@ -104,8 +104,8 @@ class Agent(base.Agent):
                           parts["advantage_abs"]])
         return self._finish(loss, grads, learning_rate, stats)
 
-    def warm_up(self, batch_sizes):
-        super().warm_up(batch_sizes)
+    def warm_up(self, batch_sizes, update=True):
+        super().warm_up(batch_sizes, update)
         self.probs(np.zeros((1, *self.input_shape), np.uint8))
 
     def checkpoint_items(self):

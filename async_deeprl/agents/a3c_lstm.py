@@ -161,9 +161,10 @@ class Agent(a3c.Agent):
                                                    advantages)
         return self._finish_actor_critic(tape, loss, parts, learning_rate)
 
-    def warm_up(self, batch_sizes):
-        state = np.zeros(self.input_shape, np.uint8)
-        self.update(*self.update_args(base.Segment(), state), np.float32(0.0))
+    def warm_up(self, batch_sizes, update=True):
+        if update:
+            state = np.zeros(self.input_shape, np.uint8)
+            self.update(*self.update_args(base.Segment(), state), np.float32(0.0))
         for size in batch_sizes:
             h = np.zeros((size, self.cells), np.float32)
             self.act(np.zeros((size, *self.input_shape), np.uint8), h, h)

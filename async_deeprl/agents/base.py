@@ -228,14 +228,16 @@ class Agent(interface.Agent):
     def sync_target(self):
         pass
 
-    def warm_up(self, batch_sizes):
-        """Compiles `update` for `config.tmax` transitions and `act` for each batch size.
+    def warm_up(self, batch_sizes, update=True):
+        """Compiles `update` for `config.tmax` transitions (if `update`) and `act` for each
+        batch size.
 
         Changes no network weight: the update has an all-zero mask (zero gradient)
         at learning rate 0; only the optimizer's step count advances and its
         running squares decay once by rho. Call it before restoring a checkpoint.
         """
-        state = np.zeros(self.input_shape, np.uint8)
-        self.update(*self.update_args(Segment(), state), np.float32(0.0))
+        if update:
+            state = np.zeros(self.input_shape, np.uint8)
+            self.update(*self.update_args(Segment(), state), np.float32(0.0))
         for size in batch_sizes:
             self.act(np.zeros((size, *self.input_shape), np.uint8))

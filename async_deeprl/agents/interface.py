@@ -49,8 +49,9 @@ class Agent(abc.ABC):
         """The agent's part of a console line, from a train.csv row."""
 
     @abc.abstractmethod
-    def warm_up(self, batch_sizes):
-        """Compiles `update` and `act` for each acting batch size; changes no weight."""
+    def warm_up(self, batch_sizes, update=True):
+        """Compiles `act` for each acting batch size and, if `update`, `update`; changes no
+        weight. (A worker process computes gradients instead of updating: it skips `update`.)"""
 
     @abc.abstractmethod
     def sync_target(self):

@@ -94,8 +94,8 @@ class ValueAgent(base.Agent):
     def set_thread_settings(self, settings):
         self.thread_eps_mins = list(settings)
 
-    def warm_up(self, batch_sizes):
-        super().warm_up(batch_sizes)
+    def warm_up(self, batch_sizes, update=True):
+        super().warm_up(batch_sizes, update)
         self.q_values(np.zeros((1, *self.input_shape), np.uint8))
 
     def checkpoint_items(self):

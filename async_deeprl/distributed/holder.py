@@ -24,7 +24,7 @@ class Holder:
         self.agent = backend.build_agent(config, num_actions)
         self.checkpointer = checkpointing.Checkpointer(config.logdir,
                                                        self.agent.checkpoint_items())
-        self.agent.warm_up([1])  # Creates the optimizer's slots before restoring them.
+        self.agent.warm_up([])  # Creates the optimizer's slots before restoring them; never acts.
         self.flat = transport.FlatAgent(self.agent)
         self._step, self._frames = (backend.restore(self.checkpointer, config) if resume
                                     else (0, 0))

@@ -219,7 +219,9 @@ class Worker:
     def _build(self):
         cfg = self.config
         agent = backend.build_agent(cfg, self._num_actions)
-        agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}))
+        # Gradients, not updates: `run` compiles those (`step.compile`); the holder updates.
+        agent.warm_up(sorted({dispatch.batch_size_for(n) for n in range(1, cfg.threads + 1)}),
+                      update=False)
         return agent
 
     def run(self):
