@@ -86,7 +86,8 @@ def build_agent(config, num_actions):
         import keras  # Seeds the weight initialisers (Python, NumPy and TF global seeds).
 
         keras.utils.set_random_seed(config.seed)
-    return agents.get(config.algorithm)(num_actions, config.input_shape(), config)
+    return agents.get(config.algorithm)(num_actions, config.input_shape(), config,
+                                        xla=config.xla)
 
 
 def learning_rate(config, step):

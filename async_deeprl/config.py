@@ -141,6 +141,11 @@ class TrainConfig:
         "requests of learner threads waiting at the same moment (each segment is still its own "
         "update); 0: each learner thread calls TensorFlow itself, updating the shared weights "
         "lock-free as in the paper.", low=0)
+    xla: bool = setting(
+        True, "Compile the agent's acting, update and gradient calls with XLA (TensorFlow's "
+        "jit_compile), once per process at start-up: 2-5 CPU-seconds per agent on 2 cores. "
+        "--noxla runs TensorFlow's graph kernels instead, computing the same numbers "
+        "(tests/test_xla.py) and starting sooner: for short runs and tests.")
     workers: int = setting(
         0, "Worker processes on Ray, each running --threads learner threads with its own "
         "environments, all updating one shared model (weights and RMSProp statistics held by a "

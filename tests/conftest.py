@@ -21,14 +21,15 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def catch_run(tmp_path_factory):
     """A finished 300-step one-step Q Catch run (three checkpoints, the newest at T=300) to copy
-    from (tests copy it and never write to it); one per test process."""
+    from (tests copy it and never write to it); one per test process. Uncompiled (--noxla), as
+    every run that checks bookkeeping rather than learning (docs/tests.md)."""
     from async_deeprl import training
     from async_deeprl.config import TrainConfig
 
     logdir = str(tmp_path_factory.mktemp("catch") / "run")
     training.train(TrainConfig(game="async_deeprl.games:Catch-v0", logdir=logdir, threads=1,
                              total_frames=300, action_repeat=1, log_interval=100,
-                             test_interval=0, seed=0))
+                             test_interval=0, seed=0, xla=False))
     return logdir
 
 

@@ -17,9 +17,10 @@ from async_deeprl.config import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATCH = "async_deeprl.games:Catch-v0"
-# The smallest network (universe at 42x42 pixels): these runs compare and resume logdirs.
+# The smallest network (universe at 42x42 pixels), uncompiled (--noxla): these runs compare and
+# resume logdirs.
 SETTINGS = dict(game=CATCH, threads=1, action_repeat=1, log_interval=200, test_interval=300,
-                test_games=2, seed=0, network="universe", obs_size=42)
+                test_games=2, seed=0, network="universe", obs_size=42, xla=False)
 
 
 def _cli(*args):

@@ -89,6 +89,6 @@ def test_a_run_written_before_the_current_layout_resumes(tmp_path):
     recorded = json.load(open(os.path.join(logdir, "run_config.json")))
     assert "obs_size" not in recorded["env"]
     settings = dict(recorded["config"], logdir=logdir, total_frames=step + 100,
-                    log_interval=50, test_interval=0)
+                    log_interval=50, test_interval=0, xla=False)
     summary = training.train(TrainConfig(**settings))
     assert summary["step"] == step + 100

@@ -26,7 +26,8 @@ ARGS = ["--game", "async_deeprl.games:Catch-v0", "--action_repeat", "1", "--thre
         "--network", "universe", "--obs_size", "42",
         "--log_interval", str(LOG_INTERVAL), "--test_interval", "600",
         "--test_games", "1", "--update_interval", "200", "--eps_steps", "2000", "--seed", "0",
-        "--replay_initial", "200"]  # dqn: updates start within the first interval
+        "--replay_initial", "200",  # dqn: updates start within the first interval
+        "--noxla"]  # bookkeeping, not learning: uncompiled calls start sooner (docs/tests.md)
 
 
 def _env():

@@ -62,7 +62,7 @@ def test_a_damaged_newest_checkpoint_is_moved_aside_and_the_next_one_used(
     if use == "resume":
         result = _run(["run_dqn.py", "--game", CATCH, "--action_repeat", "1", "--threads", "1",
                        "--total_frames", "400", "--log_interval", "100", "--test_interval", "0",
-                       "--seed", "0", "--logdir", logdir])
+                       "--seed", "0", "--noxla", "--logdir", logdir])
     elif use == "eval":
         result = _run(["run_dqn.py", "--eval", "--logdir", logdir, "--eval_iter", "1",
                        "--video=false"])

@@ -232,7 +232,7 @@ def test_a_local_ray_runs_its_worker_processes_at_the_commands_niceness():
 def _config(logdir, total, workers, **extra):
     settings = dict(game=CATCH, logdir=str(logdir), threads=2, workers=workers,
                     total_frames=total, action_repeat=1, lr=3e-3, eps_steps=10_000,
-                    update_interval=500, log_interval=5_000, test_interval=0, seed=1)
+                    update_interval=500, log_interval=5_000, test_interval=0, seed=1, xla=False)
     return TrainConfig(**{**settings, **extra})
 
 
@@ -264,7 +264,8 @@ def _kill_worker_at(trainer, step, result):
 # steps, updates and rows and none of them checks a score, so they run the smallest network
 # (universe at 42x42 pixels: 29,795 weights for n-step Q on Catch, where the paper's at 84x84 has
 # 676,915), which halves the cost of a step on Ray (a gradient up and the weights back per
-# segment).
+# segment), and uncompiled (--noxla), which saves each of their processes 2-5 CPU-seconds of
+# start-up; the learning run below keeps the shipped defaults.
 SMALL_NET = dict(network="universe", obs_size=42)
 RAY_LEARNING = dict(algorithm="n_step_q", gamma=0.9, lr=5e-3, **SMALL_NET)
 
@@ -371,6 +372,7 @@ def _start_training(logdir, workers, extra, stderr):
            "--action_repeat", "1", "--threads", "1", "--workers", str(workers),
            "--log_interval", str(CLI_INTERVAL), "--test_interval", "0", "--seed", "0", "--network",
            SMALL_NET["network"], "--obs_size", str(SMALL_NET["obs_size"]), "--tf_threads", "1",
+           "--noxla",
            *extra,
            "--logdir", logdir]
     env = dict(os.environ, PYTHONUNBUFFERED="1")

@@ -59,7 +59,7 @@ def test_a_nature_run_records_its_network_and_eval_rebuilds_it(tmp_path):
     logdir = str(tmp_path / "run")
     training.train(TrainConfig(game=CATCH, logdir=logdir, threads=1, total_frames=200,
                              action_repeat=1, log_interval=100, test_interval=0, seed=0,
-                             network="nature"))
+                             network="nature", xla=False))
     recorded = json.load(open(os.path.join(logdir, "run_config.json")))
     assert recorded["network"] == "nature" and recorded["input_shape"] == [84, 84, 4]
     result = evaluation.evaluate_logdir(logdir, str(tmp_path / "eval"), 2, 0.0, 100, seed=1,

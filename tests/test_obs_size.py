@@ -58,7 +58,7 @@ def test_config_input_shape_and_the_smallest_side():
 
 def _config(logdir, **settings):
     return TrainConfig(game=CATCH, logdir=logdir, threads=1, action_repeat=1, log_interval=100,
-                       test_interval=0, seed=0, **settings)
+                       test_interval=0, seed=0, xla=False, **settings)
 
 
 def test_a_run_records_its_obs_size_and_a_run_written_before_the_setting_resumes(tmp_path):

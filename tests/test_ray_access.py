@@ -26,7 +26,8 @@ def test_a_local_workers_run_listens_on_loopback_only_and_refuses_a_client_witho
            "--action_repeat", "1", "--threads", "1", "--workers", "1", "--log_interval", "250",
            "--test_interval", "0", "--seed", "0", "--total_frames", "10000000",
            # what listens does not depend on the model: the smallest network keeps it cheap
-           "--network", "universe", "--obs_size", "42", "--logdir", str(tmp_path / "run")]
+           "--network", "universe", "--obs_size", "42", "--noxla",
+           "--logdir", str(tmp_path / "run")]
     env = {k: v for k, v in os.environ.items()
            if k not in (ray_access.LOOPBACK_ENV, ray_access.AUTH_ENV)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -26,9 +26,10 @@ if "NanRewardCatch-v0" not in gym.registry:
 
 
 def _tiny(tmp_path, **overrides):
+    """A short Catch run; uncompiled (--noxla) unless the test is about the compiled calls."""
     settings = dict(game=CATCH, logdir=str(tmp_path / "run"), threads=2, total_frames=600,
                     action_repeat=1, log_interval=200, test_interval=0, update_interval=100,
-                    eps_steps=300, seed=0)
+                    eps_steps=300, seed=0, xla=False)
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -59,7 +60,8 @@ def test_stop_event_ends_every_thread_and_saves(tmp_path):
 def test_one_thread_with_a_seed_is_reproducible(tmp_path):
     weights = []
     for run in range(2):
-        config = _tiny(tmp_path / str(run), threads=1, total_frames=400, log_interval=100)
+        config = _tiny(tmp_path / str(run), threads=1, total_frames=400, log_interval=100,
+                       xla=True)  # a run as shipped
         trainer = runner.Trainer(config)
         trainer.run()
         weights.append([w.numpy() for w in trainer.agent.online.weights])
@@ -77,7 +79,7 @@ def test_eps_min_draws_are_reproducible_with_many_threads(tmp_path):
 def test_stress_sixteen_threads_of_tiny_updates(tmp_path, tf_servers):
     """16 learner threads updating after every step: T ends exact, weights stay finite."""
     config = _tiny(tmp_path, threads=16, tmax=1, total_frames=800, update_interval=50,
-                   tf_servers=tf_servers)
+                   tf_servers=tf_servers, xla=True)  # concurrent calls of the shipped, compiled kind
     trainer = runner.Trainer(config)
     summary = trainer.run()
     assert summary["step"] == 800 and trainer.counter.value == 800

@@ -57,9 +57,10 @@ def _limit_file_size():
 def test_checkpoint_that_cannot_be_written_stops_with_one_line_then_resumes(tmp_path):
     logdir = str(tmp_path / "run")
     args = ["--game", CATCH, "--threads", "2", "--action_repeat", "1", "--test_interval", "0",
-            "--log_interval", "300", "--logdir", logdir]
+            "--log_interval", "300", "--noxla", "--logdir", logdir]
     training.train(TrainConfig(game=CATCH, threads=2, action_repeat=1, test_interval=0,
-                             log_interval=300, total_frames=600, logdir=logdir, seed=0))
+                             log_interval=300, total_frames=600, logdir=logdir, seed=0,
+                             xla=False))
     before = _files(logdir)
     os.makedirs(os.path.join(logdir, "checkpoints", "ckpt-5_temp"))  # a save cut short earlier
     env = dict(os.environ)

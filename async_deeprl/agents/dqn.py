@@ -74,8 +74,15 @@ class Agent(ValueAgent):
         """One minibatch update of frame windows (s, s' split here, inside the compiled call);
         `weights` 0 leaves a draw out (warm-up only)."""
         cfg = self.config
-        states = tf.transpose(windows[:, :-1], [0, 2, 3, 1])
-        next_states = tf.transpose(windows[:, 1:], [0, 2, 3, 1])
+        if self.xla:
+            states = tf.transpose(windows[:, :-1], [0, 2, 3, 1])
+            next_states = tf.transpose(windows[:, 1:], [0, 2, 3, 1])
+        else:
+            # Uncompiled (--noxla), TensorFlow hands a uint8 transpose to oneDNN, which logs an
+            # error line ("supports DT_UINT8 only on platforms with AVX-512") on CPUs it does not
+            # serve; stacking the frames gives the same arrays without it (tests/test_xla.py).
+            frames = tf.unstack(windows, axis=1)
+            states, next_states = tf.stack(frames[:-1], axis=-1), tf.stack(frames[1:], axis=-1)
         next_target = self.target(next_states, training=False)
         if cfg.double_q:
             y = targets.double_q_targets(rewards, next_target,
