@@ -47,8 +47,9 @@ class Shard:
                 self._optimizer.apply_gradients([(rows[i], self._weights)])
             return tf.identity(self._weights.value)
 
-        # One compiled (XLA) call per message, as the holder's (`transport.FlatAgent.apply`).
-        self._apply = tf.function(apply, jit_compile=True, input_signature=[
+        # One TF call per message, compiled with XLA unless --noxla, as the holder's
+        # (`transport.FlatAgent.apply`).
+        self._apply = tf.function(apply, jit_compile=config.xla, input_signature=[
             tf.TensorSpec([None, *self._weights.shape], tf.float32), tf.TensorSpec([], tf.float32)])
 
     def apply(self, gradients, learning_rate, known_version):
