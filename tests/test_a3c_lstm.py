@@ -166,9 +166,13 @@ def test_the_recurrent_agent_learns_the_cue_game_and_the_feed_forward_one_cannot
     means = {}
     for algorithm in ("a3c_lstm", "a3c"):
         logdir = str(tmp_path / algorithm)
+        # Uncompiled (--noxla): what is tested is the network's memory, and the compiled calls
+        # compute the same numbers (test_xla.py); it saves the LSTM's 6-8 CPU-seconds of XLA
+        # compilation. The Catch learning tests run compiled.
         training.train(TrainConfig(algorithm=algorithm, game=cue, memory_len=1, action_repeat=1,
                                  threads=2, gamma=0.9, lr=1e-3, total_frames=6_000,
-                                 log_interval=2_000, test_interval=0, seed=1, logdir=logdir))
+                                 log_interval=2_000, test_interval=0, seed=1, logdir=logdir,
+                                 xla=False))
         greedy = evaluation.evaluate_logdir(logdir, None, 60, 0.0, 100, seed=7, video=False,
                                             mode="greedy")
         means[algorithm] = greedy["mean"]
