@@ -143,7 +143,8 @@ class TrainConfig:
         "lock-free as in the paper.", low=0)
     xla: bool = setting(
         True, "Compile the agent's acting, update and gradient calls with XLA (TensorFlow's "
-        "jit_compile), once per process at start-up: 2-5 CPU-seconds per agent on 2 cores. "
+        "jit_compile), once per process at start-up: 2-8 CPU-seconds per agent on 2 cores (A3C "
+        "LSTM the most). "
         "--noxla runs TensorFlow's graph kernels instead, computing the same numbers "
         "(tests/test_xla.py) and starting sooner: for short runs and tests.")
     workers: int = setting(
